@@ -1,0 +1,45 @@
+"""The baked project's own checks and tests, run on the host against SQLite (no Docker)."""
+
+import os
+import sys
+
+import pytest
+
+from tests.conftest import baked, run
+
+VARIANTS = [
+    {},
+    {"project_slug": "inventory_api", "app_name": "items", "database": "mariadb"},
+]
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=["defaults", "renamed"])
+def project(request, cookies_session):
+    return baked(cookies_session.bake(extra_context=request.param))
+
+
+def host_env():
+    """The host's environment minus anything that would point the project at a database."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MYSQL_", "DJANGO_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def test_django_system_checks_pass(project):
+    run([sys.executable, "manage.py", "check"], project / "src", env=host_env())
+
+
+def test_migrations_match_the_models(project):
+    run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], project / "src", env=host_env())
+
+
+def test_the_project_tests_pass_on_sqlite(project, tmp_path):
+    junit = tmp_path / "unittests.xml"
+    completed = run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q"],
+        project / "src",
+        env=host_env(),
+    )
+    summary = completed.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
+    assert 'failures="0"' in junit.read_text() and 'errors="0"' in junit.read_text()

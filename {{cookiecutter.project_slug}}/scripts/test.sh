@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs inside the test container: sanity checks, then the test suite, writing the JUnit and
+# coverage reports to $REPORTS_DIR. Its exit status is the tests' own.
+set -euo pipefail
+
+reports_dir=${REPORTS_DIR:-/reports}
+cd "$(dirname "$0")/../src"
+
+python manage.py check
+python manage.py makemigrations --check --dry-run
+exec pytest -p no:cacheprovider \
+  --junitxml="$reports_dir/unittests.xml" \
+  --cov --cov-report=term --cov-report=xml:"$reports_dir/coverage.xml" \
+  "$@"

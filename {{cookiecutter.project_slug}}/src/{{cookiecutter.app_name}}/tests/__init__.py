@@ -1,0 +1,2 @@
+# The spec's collection url, with no trailing slash.
+COLLECTION = "/todos"
