@@ -397,7 +397,7 @@ def test_main_rejects_empty_credentials(fake_ansible, monkeypatch):
     monkeypatch.setattr(fake_ansible, "params", {**TARGET, "user": ""})
     outcome, result = run_main()
     assert outcome == "fail"
-    assert "'user' is empty" in result["msg"]
+    assert "'user' is empty (probe.yml reads it from MYSQL_USER)" in result["msg"]
 
 
 def test_password_is_no_log(fake_ansible, monkeypatch):

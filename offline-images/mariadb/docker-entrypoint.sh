@@ -148,7 +148,7 @@ init_database() {
 	# hostname lookups, no binlog; root gets a password below instead of
 	# unix_socket authentication.
 	mariadb-install-db --datadir="$datadir" --rpm --auth-root-authentication-method=normal \
-		--skip-test-db --skip-auth-anonymous-user --skip-name-resolve \
+		--skip-test-db --skip-name-resolve \
 		--default-time-zone=SYSTEM --skip-log-bin --expire-logs-days=0 \
 		--loose-innodb-buffer-pool-load-at-startup=0 \
 		--loose-innodb-buffer-pool-dump-at-shutdown=0 \

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 reports_dir=${REPORTS_DIR:-/reports}
+# The source tree belongs to root and the tests run as the app user: coverage keeps its data in /tmp.
+export COVERAGE_FILE=${COVERAGE_FILE:-/tmp/.coverage}
 cd "$(dirname "$0")/../src"
 
 python manage.py check

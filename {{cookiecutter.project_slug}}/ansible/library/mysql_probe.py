@@ -385,11 +385,11 @@ def main():
         supports_check_mode=True,  # read-only: probing in check mode is harmless
     )
     p = module.params
-    for name in ("host", "user", "database"):
+    sources = {"host": "PROBE_HOST", "user": "MYSQL_USER", "database": "MYSQL_DATABASE"}
+    for name, variable in sources.items():
         if not p[name]:
             module.fail_json(
-                msg=f"mysql_probe: {name!r} is empty (the probe playbook "
-                f"reads it from the environment)",
+                msg=f"mysql_probe: {name!r} is empty (probe.yml reads it from {variable})",
                 error="config",
             )
     try:

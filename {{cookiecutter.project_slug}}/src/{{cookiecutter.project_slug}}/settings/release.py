@@ -12,19 +12,19 @@ from .base import *
 from .base import env_bool, env_list
 
 
-def required_env(name):
-    value = os.environ.get(name, "").strip()
-    if not value:
-        raise ImproperlyConfigured(
-            f"The {name} environment variable must be set for release settings."
-        )
-    return value
+def missing(name):
+    return ImproperlyConfigured(
+        f"The {name} environment variable must be set for release settings."
+    )
 
 
-SECRET_KEY = required_env("SECRET_KEY")
-ALLOWED_HOSTS = [
-    host.strip() for host in required_env("ALLOWED_HOSTS").split(",") if host.strip()
-]
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
+if not SECRET_KEY:
+    raise missing("SECRET_KEY")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+if not ALLOWED_HOSTS:
+    raise missing("ALLOWED_HOSTS")
 
 DEBUG = False
 
