@@ -58,11 +58,28 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeSocket:
+    def __init__(self):
+        self.closed = False
+
+    def close(self):
+        self.closed = True
+
+
 class FakeConnection:
-    def __init__(self, version="8.4.3"):
+    """Shaped like a PyMySQL connection made with defer_connect=True."""
+
+    def __init__(self, version="8.4.3", error=None):
         self.version = version
+        self.error = error
+        self.sock = None
         self.closed = False
         self.queries = []
+
+    def connect(self, sock):
+        self.sock = sock
+        if self.error is not None:
+            raise self.error
 
     def cursor(self):
         return self
@@ -81,18 +98,20 @@ class FakeConnection:
 
 
 class Script:
-    """A fake connect (or TCP check): raises the scripted errors in turn, then succeeds.
+    """A fake connect or TCP check: raises the scripted errors in turn, then succeeds.
 
-    Every call costs ``cost`` seconds of fake time and records its keyword arguments.
+    Every call costs ``cost`` seconds of fake time, records its arguments and returns
+    ``make()`` (a fresh FakeConnection by default).
     """
 
-    def __init__(self, clock, errors=(), cost=0.01, forever=None, result=None):
+    def __init__(self, clock, errors=(), cost=0.01, forever=None, make=FakeConnection):
         self.clock = clock
         self.errors = list(errors)
         self.cost = cost
         self.forever = forever
-        self.result = result
+        self.make = make
         self.calls = []
+        self.returned = []
 
     def __call__(self, *args, **kwargs):
         self.calls.append((args, kwargs))
@@ -101,12 +120,18 @@ class Script:
             raise self.errors.pop(0)
         if self.forever is not None:
             raise self.forever
-        return self.result if self.result is not None else FakeConnection()
+        self.returned.append(self.make())
+        return self.returned[-1]
 
 
-def run_probe(clock, connect, tcp, **overrides):
+def tcp(clock, errors=(), forever=None):
+    """A fake TCP check that returns a fresh FakeSocket once the scripted errors are used up."""
+    return Script(clock, errors=errors, forever=forever, make=FakeSocket)
+
+
+def run_probe(clock, connect, tcp_check, **overrides):
     kwargs = {**TARGET, "timeout": 60, "interval": 0.2, "delay": 0, **overrides}
-    return mp.probe(connect=connect, tcp=tcp, clock=clock, sleep=clock.sleep, **kwargs)
+    return mp.probe(connect=connect, tcp=tcp_check, clock=clock, sleep=clock.sleep, **kwargs)
 
 
 def refused():
@@ -125,21 +150,29 @@ def test_imports_without_ansible_and_pymysql():
 def test_success_straight_away():
     clock = FakeClock()
     connect = Script(clock)
-    result = run_probe(clock, connect, Script(clock, result=True))
+    check = tcp(clock)
+    result = run_probe(clock, connect, check)
     assert result.attempts == 1
     assert clock.sleeps == []
     assert result.server_version == "8.4.3"
     assert result.message == (
         "db:3306/todobackend answered SELECT 1 as todo after 0.0 s (server 8.4.3)"
     )
+    assert check.calls[0][0] == ("db", 3306, 2.0)
     _, kwargs = connect.calls[0]
     assert kwargs["host"] == "db" and kwargs["port"] == 3306 and kwargs["user"] == "todo"
     assert kwargs["password"] == "s3cret" and kwargs["database"] == "todobackend"
+    # The handshake runs on the socket the TCP check opened: one connection per attempt.
+    assert kwargs["defer_connect"] is True
+    connection = connect.returned[0]
+    assert connection.sock is check.returned[0]
+    assert connection.queries == ["SELECT 1"]
+    assert connection.closed
 
 
 def test_success_after_failures_in_both_phases():
     clock = FakeClock()
-    tcp = Script(clock, errors=[refused()] * 3, result=True)
+    check = tcp(clock, errors=[refused()] * 3)
     connect = Script(
         clock,
         errors=[
@@ -147,34 +180,48 @@ def test_success_after_failures_in_both_phases():
             FakeMySQLError(1053, "Server shutdown in progress"),
         ],
     )
-    result = run_probe(clock, connect, tcp)
+    result = run_probe(clock, connect, check)
     assert result.attempts == 6
-    assert len(tcp.calls) == 4  # the port is not checked again once it opened
+    assert len(check.calls) == 6
     assert len(connect.calls) == 3
     assert clock.sleeps == [0.2] * 5
-    assert result.tcp_elapsed == pytest.approx(3 * 0.21 + 0.01)
-    assert result.elapsed == pytest.approx(4 * 0.01 + 5 * 0.2 + 3 * 0.01)
+    assert result.tcp_elapsed == pytest.approx(4 * 0.01 + 3 * 0.2)
+    assert result.elapsed == pytest.approx(6 * 0.01 + 3 * 0.01 + 5 * 0.2)
     assert "answered SELECT 1 as todo after 1.1 s" in result.message
     assert result.as_dict()["probe_attempts"] == 6
+    # The sockets of the failed handshakes are closed, not leaked.
+    assert all(sock.closed for sock in check.returned[:2])
+
+
+def test_failed_handshake_closes_the_socket():
+    clock = FakeClock()
+    check = tcp(clock)
+    lost = FakeMySQLError(2013, "Lost connection to MySQL server during handshake")
+    connect = Script(clock, make=lambda: FakeConnection(error=lost))
+    with pytest.raises(mp.ProbeTimeout):
+        run_probe(clock, connect, check, timeout=0.5)
+    assert check.returned and all(sock.closed for sock in check.returned)
+    assert all(connection.closed for connection in connect.returned)
 
 
 def test_mariadb_version_prefix_is_dropped():
     clock = FakeClock()
-    connect = Script(clock, result=FakeConnection("5.5.5-10.11.6-MariaDB-0+deb12u1"))
-    result = run_probe(clock, connect, Script(clock, result=True))
+    connect = Script(clock, make=lambda: FakeConnection("5.5.5-10.11.6-MariaDB-0+deb12u1"))
+    result = run_probe(clock, connect, tcp(clock))
     assert result.server_version == "10.11.6-MariaDB-0+deb12u1"
+    assert result.message.endswith("(server 10.11.6-MariaDB-0+deb12u1)")
 
 
 def test_timeout_on_a_closed_port_names_target_and_last_error():
     clock = FakeClock()
-    tcp = Script(clock, forever=refused())
+    check = tcp(clock, forever=refused())
     connect = Script(clock)
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, connect, tcp, host="127.0.0.1", port=3999, timeout=3)
+        run_probe(clock, connect, check, host="127.0.0.1", port=3999, timeout=3)
     error = caught.value
     message = str(error)
     assert message.startswith("TIMEOUT: 127.0.0.1:3999/todobackend (user 'todo')")
-    assert "within 3 s" in message
+    assert "did not answer SELECT 1 within 3 s (waited 3.0 s, " in message
     assert "the TCP port never accepted a connection" in message
     assert message.endswith("last error: connection refused")
     assert error.kind == "timeout"
@@ -186,15 +233,14 @@ def test_timeout_on_a_closed_port_names_target_and_last_error():
 
 def test_timeout_after_the_port_opened_reports_the_mysql_error():
     clock = FakeClock()
-    tcp = Script(clock, result=True)
+    check = tcp(clock, errors=[refused()])
     connect = Script(clock, forever=FakeMySQLError(2013, "Lost connection to MySQL server"))
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, connect, tcp, timeout=2)
+        run_probe(clock, connect, check, timeout=2)
     message = str(caught.value)
     assert "db:3306/todobackend" in message
-    assert "the TCP port opened after 0.0 s but SELECT 1 never succeeded" in message
+    assert "the TCP port opened after 0.2 s but SELECT 1 never succeeded" in message
     assert message.endswith("last error: MySQL error 2013: Lost connection to MySQL server")
-    assert len(tcp.calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -209,9 +255,9 @@ def test_timeout_after_the_port_opened_reports_the_mysql_error():
 )
 def test_authentication_errors_fail_straight_away(errno, kind, text):
     clock = FakeClock()
-    connect = Script(clock, forever=FakeMySQLError(errno, text))
+    connect = Script(clock, make=lambda: FakeConnection(error=FakeMySQLError(errno, text)))
     with pytest.raises(mp.ProbeAuthError) as caught:
-        run_probe(clock, connect, Script(clock, result=True))
+        run_probe(clock, connect, tcp(clock))
     error = caught.value
     assert error.kind == kind
     assert error.errno == errno
@@ -222,30 +268,32 @@ def test_authentication_errors_fail_straight_away(errno, kind, text):
     assert "db:3306/todobackend" in message
     assert "user 'todo'" in message and "database 'todobackend'" in message
     assert f"MySQL error {errno}: {text}" in message
+    assert "Not retried" in message
     assert "s3cret" not in message
 
 
 def test_authentication_error_after_the_server_came_up_is_not_a_timeout():
     clock = FakeClock()
-    tcp = Script(clock, errors=[refused(), refused()], result=True)
+    check = tcp(clock, errors=[refused(), refused()])
     connect = Script(clock, forever=FakeMySQLError(1045, "Access denied"))
-    with pytest.raises(mp.ProbeAuthError):
-        run_probe(clock, connect, tcp)
+    with pytest.raises(mp.ProbeAuthError) as caught:
+        run_probe(clock, connect, check)
     assert len(connect.calls) == 1
+    assert caught.value.attempts == 3
 
 
 def test_dns_errors_are_retried():
     clock = FakeClock()
-    tcp = Script(clock, errors=[unresolvable()] * 5, result=True)
-    result = run_probe(clock, Script(clock), tcp)
+    check = tcp(clock, errors=[unresolvable()] * 5)
+    result = run_probe(clock, Script(clock), check)
     assert result.attempts == 6
 
 
 def test_dns_errors_until_timeout_are_reported_as_such():
     clock = FakeClock()
-    tcp = Script(clock, forever=unresolvable())
+    check = tcp(clock, forever=unresolvable())
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, Script(clock), tcp, timeout=1)
+        run_probe(clock, Script(clock), check, timeout=1)
     assert caught.value.last_error == "name does not resolve (Name or service not known)"
     assert "last error: name does not resolve" in str(caught.value)
 
@@ -256,33 +304,33 @@ def test_pymysql_wrapped_dns_error_is_retried():
         2003, "Can't connect to MySQL server on 'db' ([Errno -2] Name or service not known)"
     )
     connect = Script(clock, errors=[wrapped, wrapped])
-    result = run_probe(clock, connect, Script(clock, result=True))
+    result = run_probe(clock, connect, tcp(clock))
     assert result.attempts == 3
 
 
 def test_delay_comes_first_and_counts_in_the_timeout():
     clock = FakeClock()
-    tcp = Script(clock, forever=refused())
+    check = tcp(clock, forever=refused())
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, Script(clock), tcp, delay=5, timeout=6)
+        run_probe(clock, Script(clock), check, delay=5, timeout=6)
     assert clock.sleeps[0] == 5
     assert caught.value.elapsed == pytest.approx(6, abs=0.05)
 
 
 def test_at_least_one_attempt_even_when_the_delay_eats_the_timeout():
     clock = FakeClock()
-    result = run_probe(clock, Script(clock), Script(clock, result=True), delay=3, timeout=1)
+    result = run_probe(clock, Script(clock), tcp(clock), delay=3, timeout=1)
     assert result.attempts == 1
     assert result.elapsed == pytest.approx(3.02)
 
 
 def test_attempt_timeouts_are_short_and_clipped_to_what_is_left():
     clock = FakeClock()
-    tcp = Script(clock, errors=[refused()], result=True)
+    check = tcp(clock, errors=[refused()])
     connect = Script(clock, cost=0.5, forever=FakeMySQLError(2013, "Lost connection"))
     with pytest.raises(mp.ProbeTimeout):
-        run_probe(clock, connect, tcp, timeout=3, interval=0.5)
-    tcp_timeouts = [args[2] for args, _ in tcp.calls]
+        run_probe(clock, connect, check, timeout=3, interval=0.5)
+    tcp_timeouts = [args[2] for args, _ in check.calls]
     assert tcp_timeouts[0] == 2.0  # attempt_timeout
     sql_timeouts = [kwargs["connect_timeout"] for _, kwargs in connect.calls]
     assert all(0 < t <= 2.0 for t in sql_timeouts)
@@ -293,7 +341,7 @@ def test_attempt_timeouts_are_short_and_clipped_to_what_is_left():
 def test_sleep_never_overshoots_the_deadline():
     clock = FakeClock()
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, Script(clock), Script(clock, forever=refused()), timeout=1, interval=0.7)
+        run_probe(clock, Script(clock), tcp(clock, forever=refused()), timeout=1, interval=0.7)
     assert caught.value.elapsed == pytest.approx(1.0, abs=0.02)
 
 
@@ -301,16 +349,8 @@ def test_unexpected_errors_are_retried_and_described():
     clock = FakeClock()
     connect = Script(clock, forever=RuntimeError("boom"))
     with pytest.raises(mp.ProbeTimeout) as caught:
-        run_probe(clock, connect, Script(clock, result=True), timeout=0.5)
+        run_probe(clock, connect, tcp(clock), timeout=0.5)
     assert caught.value.last_error == "RuntimeError: boom"
-
-
-def test_connection_is_closed_and_select_checked():
-    clock = FakeClock()
-    connection = FakeConnection()
-    run_probe(clock, Script(clock, result=connection), Script(clock, result=True))
-    assert connection.queries == ["SELECT 1"]
-    assert connection.closed
 
 
 def test_real_tcp_connect_on_localhost():
@@ -319,7 +359,9 @@ def test_real_tcp_connect_on_localhost():
     server.listen(1)
     port = server.getsockname()[1]
     try:
-        mp.tcp_connect("127.0.0.1", port, 1.0)
+        sock = mp.tcp_connect("127.0.0.1", port, 1.0)
+        assert sock.getpeername() == ("127.0.0.1", port)
+        sock.close()
     finally:
         server.close()
     with pytest.raises(ConnectionRefusedError):
@@ -364,7 +406,7 @@ def fake_ansible(monkeypatch):
         monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
     monkeypatch.setitem(sys.modules, "ansible.module_utils.basic", basic)
     monkeypatch.setattr(FakeAnsibleModule, "params", dict(TARGET))
-    monkeypatch.setattr(mp, "tcp_connect", lambda host, port, timeout: None)
+    monkeypatch.setattr(mp, "tcp_connect", lambda host, port, timeout: FakeSocket())
     return FakeAnsibleModule
 
 
@@ -384,7 +426,7 @@ def test_main_reports_success(fake_ansible, monkeypatch):
 
 def test_main_fails_on_authentication_error(fake_ansible, monkeypatch):
     def connect(**kwargs):
-        raise FakeMySQLError(1045, "Access denied")
+        return FakeConnection(error=FakeMySQLError(1045, "Access denied"))
 
     monkeypatch.setattr(mp, "_default_connect", lambda: connect)
     outcome, result = run_main()
