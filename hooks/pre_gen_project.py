@@ -12,16 +12,16 @@ import sys
 
 # json.loads of tojson survives quotes and backslashes that a plain quoted string would not.
 ANSWERS = {
-    "project_name": json.loads(r'''{{ cookiecutter.project_name | tojson }}'''),
-    "project_slug": json.loads(r'''{{ cookiecutter.project_slug | tojson }}'''),
-    "app_name": json.loads(r'''{{ cookiecutter.app_name | tojson }}'''),
-    "description": json.loads(r'''{{ cookiecutter.description | tojson }}'''),
-    "author_name": json.loads(r'''{{ cookiecutter.author_name | tojson }}'''),
-    "author_email": json.loads(r'''{{ cookiecutter.author_email | tojson }}'''),
-    "database": json.loads(r'''{{ cookiecutter.database | tojson }}'''),
-    "python_version": json.loads(r'''{{ cookiecutter.python_version | tojson }}'''),
-    "image_name": json.loads(r'''{{ cookiecutter.image_name | tojson }}'''),
-    "use_github_actions": json.loads(r'''{{ cookiecutter.use_github_actions | tojson }}'''),
+    "project_name": json.loads(r"""{{ cookiecutter.project_name | tojson }}"""),
+    "project_slug": json.loads(r"""{{ cookiecutter.project_slug | tojson }}"""),
+    "app_name": json.loads(r"""{{ cookiecutter.app_name | tojson }}"""),
+    "description": json.loads(r"""{{ cookiecutter.description | tojson }}"""),
+    "author_name": json.loads(r"""{{ cookiecutter.author_name | tojson }}"""),
+    "author_email": json.loads(r"""{{ cookiecutter.author_email | tojson }}"""),
+    "database": json.loads(r"""{{ cookiecutter.database | tojson }}"""),
+    "python_version": json.loads(r"""{{ cookiecutter.python_version | tojson }}"""),
+    "image_name": json.loads(r"""{{ cookiecutter.image_name | tojson }}"""),
+    "use_github_actions": json.loads(r"""{{ cookiecutter.use_github_actions | tojson }}"""),
 }
 
 # Python package names: the MySQL user name (<= 32 characters in MySQL 8) is the slug too.
@@ -102,9 +102,13 @@ def problems(answers):
         )
     email = answers["author_email"]
     if email and not EMAIL.fullmatch(email):
-        found.append(f"author_email {email!r} is not an email address; use e.g. 'team@example.com'.")
+        found.append(
+            f"author_email {email!r} is not an email address; use e.g. 'team@example.com'."
+        )
     if answers["database"] not in DATABASES:
-        found.append(f"database {answers['database']!r} is not supported; choose one of {', '.join(DATABASES)}.")
+        found.append(
+            f"database {answers['database']!r} is not supported; choose one of {', '.join(DATABASES)}."
+        )
     if answers["python_version"] not in PYTHON_VERSIONS:
         found.append(
             f"python_version {answers['python_version']!r} is not supported by Django 5.2; "
@@ -118,7 +122,9 @@ def problems(answers):
             "'todobackend' or 'registry.example.com/team/todobackend'."
         )
     if not isinstance(answers["use_github_actions"], bool):
-        found.append(f"use_github_actions {answers['use_github_actions']!r} is not a yes/no answer; use true or false.")
+        found.append(
+            f"use_github_actions {answers['use_github_actions']!r} is not a yes/no answer; use true or false."
+        )
     return [message for message in found if message]
 
 

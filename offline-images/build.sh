@@ -117,4 +117,4 @@ build "$MARIADB_IMAGE" "$HERE/mariadb" "$mariadb_hash" \
 docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
 
 step "offline images ready in $((SECONDS - start)) s"
-docker image ls --format '   {{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' --filter reference='offline/*'
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' --filter reference='offline/*' | sed 's/^/   /'

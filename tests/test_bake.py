@@ -135,19 +135,22 @@ def test_compose_file_uses_the_specification_format(bake):
         for forbidden in ("links", "volumes_from", "container_name", "ports"):
             assert forbidden not in service, f"{name} has {forbidden}"
     database = answers["database"]
-    assert services["db"]["image"] == "${DB_IMAGE:-%s}" % DATABASE_IMAGES[database]
+    assert services["db"]["image"] == f"${{DB_IMAGE:-{DATABASE_IMAGES[database]}}}"
     health = " ".join(services["db"]["healthcheck"]["test"])
     assert f"{HEALTHCHECK_CLIENTS[database]} --protocol=tcp -h 127.0.0.1" in health
     assert services["test"]["depends_on"] == {"db": {"condition": "service_healthy"}}
     assert services["agent"]["depends_on"] == ["db"]
-    python_image = "${PYTHON_IMAGE:-python:%s-slim}" % answers["python_version"]
+    python_image = f"${{PYTHON_IMAGE:-python:{answers['python_version']}-slim}}"
     for built in ("agent", "test"):
         assert services[built]["build"]["args"]["PYTHON_IMAGE"] == python_image
     image = answers.get("image_name", "todobackend")
-    assert services["test"]["image"] == "${IMAGE:-%s}-dev:${IMAGE_TAG:-latest}" % image
-    assert services["agent"]["image"] == "${IMAGE:-%s}-agent:${IMAGE_TAG:-latest}" % image
+    assert services["test"]["image"] == f"${{IMAGE:-{image}}}-dev:${{IMAGE_TAG:-latest}}"
+    assert services["agent"]["image"] == f"${{IMAGE:-{image}}}-agent:${{IMAGE_TAG:-latest}}"
     # One set of credentials, shared by the database, the agent and the tests.
-    credentials = {key: services["db"]["environment"][key] for key in ("MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD")}
+    credentials = {
+        key: services["db"]["environment"][key]
+        for key in ("MYSQL_DATABASE", "MYSQL_USER", "MYSQL_PASSWORD")
+    }
     for user in ("agent", "test"):
         assert {key: services[user]["environment"][key] for key in credentials} == credentials
     assert credentials["MYSQL_USER"] != "root"
@@ -165,11 +168,19 @@ def test_makefile_reads_as_a_recipe(bake):
     for target in ("build", "agent", "test", "clean"):
         assert re.search(rf"^  {target} +\S", help_text, re.MULTILINE), target
     dry_run = run(
-        ["make", "-n", "test", "COMPOSE=docker-compose", "BUILD_ID=ci7", "PYTHON_IMAGE=py:x", "DB_IMAGE=db:y"],
+        [
+            "make",
+            "-n",
+            "test",
+            "COMPOSE=docker-compose",
+            "BUILD_ID=ci7",
+            "PYTHON_IMAGE=py:x",
+            "DB_IMAGE=db:y",
+        ],
         project,
     ).stdout
     compose = f"docker-compose -p {slug}-dev-ci7 -f docker/dev/docker-compose.yml"
-    assert f"{compose} build agent test" in dry_run
+    assert f"{compose} build  agent test" in dry_run
     assert f"{compose} run --rm agent" in dry_run
     assert f"{compose} run test" in dry_run
 

@@ -20,7 +20,9 @@ def project(request, cookies_session):
 
 def host_env():
     """The host's environment minus anything that would point the project at a database."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MYSQL_", "DJANGO_"))}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("MYSQL_", "DJANGO_"))
+    }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -30,7 +32,11 @@ def test_django_system_checks_pass(project):
 
 
 def test_migrations_match_the_models(project):
-    run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], project / "src", env=host_env())
+    run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        project / "src",
+        env=host_env(),
+    )
 
 
 def test_the_project_tests_pass_on_sqlite(project, tmp_path):

@@ -83,7 +83,11 @@ def case_id(case):
 
 
 def assert_nothing_left(output_dir):
-    assert [path.name for path in output_dir.parent.rglob("*") if "home" not in path.parts and path.suffix != ".yaml"] == ["out"]
+    assert [
+        path.name
+        for path in output_dir.parent.rglob("*")
+        if "home" not in path.parts and path.suffix != ".yaml"
+    ] == ["out"]
 
 
 def bake_into(tmp_path, answers):
@@ -112,7 +116,9 @@ def test_bad_answer_is_refused_clearly(tmp_path, capfd, case):
     assert error is not None, "the bad answer was accepted"
     # The hook prints its refusals; a slug that cannot name a folder is refused while rendering.
     stderr = capfd.readouterr().err
-    errors = [line for line in stderr.splitlines() + str(error).splitlines() if line.startswith("ERROR: ")]
+    errors = [
+        line for line in stderr.splitlines() + str(error).splitlines() if line.startswith("ERROR: ")
+    ]
     # An empty or path-like project_name gives an unusable derived slug, refused as such.
     about = (question, "project_slug") if question == "project_name" else (question,)
     ours = [line for line in errors if line.startswith(tuple(f"ERROR: {q} " for q in about))]

@@ -295,7 +295,9 @@ def test_dns_errors_until_timeout_are_reported_as_such():
     with pytest.raises(mp.ProbeTimeout) as caught:
         run_probe(clock, Script(clock), check, timeout=1)
     assert caught.value.last_error == "name does not resolve (Name or service not known)"
-    assert "last error: name does not resolve" in str(caught.value)
+    message = str(caught.value)
+    assert "the name 'db' never resolved (is the database container running" in message
+    assert message.endswith("last error: name does not resolve (Name or service not known)")
 
 
 def test_pymysql_wrapped_dns_error_is_retried():

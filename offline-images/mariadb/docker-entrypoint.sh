@@ -12,7 +12,8 @@
 set -Eeuo pipefail
 shopt -s nullglob
 
-SOCKET=/run/mysqld/mysqld.sock
+# Exported for docker_process_sql in executed (not sourced) initdb.d scripts.
+export SOCKET=/run/mysqld/mysqld.sock
 
 log()  { printf '%s [Note] [Entrypoint]: %s\n' "$(date '+%F %T')" "$*"; }
 warn() { printf '%s [Warn] [Entrypoint]: %s\n' "$(date '+%F %T')" "$*" >&2; }
@@ -69,8 +70,6 @@ temp_server_start() {
 		--loose-wsrep-on=OFF --expire-logs-days=0 --skip-slave-start --skip-ssl \
 		--loose-innodb-buffer-pool-load-at-startup=0 &
 	TEMP_PID=$!
-	# Stop the temporary server too if we are told to stop while initialising.
-	trap 'kill -TERM "$TEMP_PID" 2>/dev/null; wait "$TEMP_PID" 2>/dev/null; exit 143' TERM INT
 	local i
 	for i in $(seq 1 600); do
 		if mariadb --protocol=socket --socket="$SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
@@ -87,7 +86,7 @@ temp_server_stop() {
 	log "Stopping temporary server"
 	kill -TERM "$TEMP_PID"
 	wait "$TEMP_PID" || die "temporary server did not shut down cleanly"
-	trap - TERM INT
+	TEMP_PID=
 	log "Temporary server stopped"
 }
 
@@ -203,7 +202,19 @@ init_database() {
 	log "MariaDB init process done. Ready for start up."
 }
 
+# Until the server is exec'd, this script is PID 1, which gets no default
+# SIGTERM action: without a trap `docker stop` would wait for its SIGKILL.
+TEMP_PID=
+on_stop_signal() {
+	if [ -n "$TEMP_PID" ]; then
+		kill -TERM "$TEMP_PID" 2>/dev/null || true
+		wait "$TEMP_PID" 2>/dev/null || true
+	fi
+	exit 143
+}
+
 main() {
+	trap on_stop_signal TERM INT
 	# `docker run IMAGE --opt ...` / compose `command: ["--opt"]`: server options.
 	if [ "${1:0:1}" = '-' ]; then
 		set -- mariadbd "$@"

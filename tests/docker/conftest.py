@@ -6,12 +6,13 @@ registry-free stand-ins of `make offline-images` (built here when missing); set
 TEMPLATE_PYTHON_IMAGE and TEMPLATE_DB_IMAGE to test against other images, e.g. the public ones.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import uuid
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -71,7 +72,9 @@ def base_images(docker_engine):
             capture_output=True, text=True, timeout=1800,
         )  # fmt: skip
         if built.returncode != 0:
-            unavailable(f"make offline-images failed:\n{built.stdout[-3000:]}{built.stderr[-3000:]}")
+            unavailable(
+                f"make offline-images failed:\n{built.stdout[-3000:]}{built.stderr[-3000:]}"
+            )
     for image in (PYTHON_IMAGE, DB_IMAGE):
         if not command_works(["docker", "image", "inspect", image]):
             unavailable(f"image {image} is not on the engine (pull it or run make offline-images)")
@@ -128,7 +131,10 @@ def junit_totals(report):
     """Totals over every <testsuite> of a JUnit report, and the names of the failed tests."""
     root = ElementTree.parse(report).getroot()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-    totals = {key: sum(int(suite.get(key, 0)) for suite in suites) for key in ("tests", "failures", "errors", "skipped")}
+    totals = {
+        key: sum(int(suite.get(key, 0)) for suite in suites)
+        for key in ("tests", "failures", "errors", "skipped")
+    }
     failed = [
         case.get("name")
         for case in root.iter("testcase")
@@ -155,3 +161,48 @@ def project_env(base_images, compose, build_id, **extra):
     env = {**base_images, "COMPOSE": compose, "BUILD_ID": build_id, **extra}
     return {key: str(value) for key, value in env.items()}
 
+
+def build_wrapper_image(base, tag, entrypoint, cmd=None):
+    """An image that runs `entrypoint` (JSON list) instead of the base image's, labelled for removal."""
+    lines = [f"FROM {base}", f"ENTRYPOINT {json.dumps(entrypoint)}"]
+    if cmd is not None:
+        lines.append(f"CMD {json.dumps(cmd)}")
+    lines.append("LABEL template-test=wrapper")
+    subprocess.run(
+        ["docker", "build", "--quiet", "--tag", tag, "-"],
+        input="\n".join(lines) + "\n", text=True, capture_output=True, check=True, timeout=300,
+    )  # fmt: skip
+    return tag
+
+
+def image_config(image, key):
+    shown = subprocess.run(
+        ["docker", "image", "inspect", "--format", f"{{{{json .Config.{key}}}}}", image],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(shown.stdout) or []
+
+
+@pytest.fixture(scope="session")
+def late_db_image(base_images):
+    """The database image, started 30 s late: a wrapper sleeps before the real entrypoint."""
+    base = base_images["DB_IMAGE"]
+    entrypoint = image_config(base, "Entrypoint")
+    wrapper = ["/bin/sh", "-c", 'sleep 30; exec "$0" "$@"', *entrypoint]
+    tag = build_wrapper_image(
+        base, f"template-test/late-db:{uuid.uuid4().hex[:8]}", wrapper, image_config(base, "Cmd")
+    )
+    yield tag
+    subprocess.run(["docker", "rmi", "--force", tag], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def never_ready_db_image(base_images):
+    """A database container that starts and never listens (and stops at once when asked)."""
+    base = base_images["DB_IMAGE"]
+    forever = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 0.2; done"]
+    tag = build_wrapper_image(
+        base, f"template-test/never-ready-db:{uuid.uuid4().hex[:8]}", forever, []
+    )
+    yield tag
+    subprocess.run(["docker", "rmi", "--force", tag], capture_output=True)

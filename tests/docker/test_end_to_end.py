@@ -25,10 +25,10 @@ from tests.docker.conftest import (
 )
 
 COMBINATIONS = list(itertools.product(["mysql", "mariadb"], ["v2", "v1"]))
-FAILING_TEST = '''
+FAILING_TEST = """
 def test_deliberately_failing():
     assert 1 + 1 == 3, "this test fails on purpose"
-'''
+"""
 
 
 @dataclass
@@ -86,7 +86,9 @@ def test_make_test_is_green(sequence):
 
 
 def test_the_agent_waited_for_an_authenticated_query(sequence):
-    assert "answered SELECT 1" in sequence.green.stdout + sequence.green.stderr, explain(sequence.green)
+    assert "answered SELECT 1" in sequence.green.stdout + sequence.green.stderr, explain(
+        sequence.green
+    )
 
 
 def test_junit_report_shows_every_test_passed(sequence):

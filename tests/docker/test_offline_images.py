@@ -19,9 +19,9 @@ ROOT_PASSWORD = "r00t'pw\\#"  # quote, backslash and '#': the escaping must hold
 APP_PASSWORD = 'app"pw$'
 
 
-def docker(*args, check=True, timeout=120, input=None):
+def docker(*args, check=True, timeout=120):
     result = subprocess.run(
-        ["docker", *args], capture_output=True, text=True, timeout=timeout, input=input
+        ["docker", *args], check=False, capture_output=True, text=True, timeout=timeout
     )
     if check and result.returncode != 0:
         raise AssertionError(
@@ -160,7 +160,7 @@ def test_mariadb_mysql_env_initdb_and_tcp_only_after_init(scratch, db_image, tmp
                    "bash", "-c", TCP_PROBE, timeout=90)  # fmt: skip
     report = probe.stdout.strip()
     match = re.fullmatch(r"fails=(\d+) steps=(\S*)", report)
-    assert match, f"TCP never answered: {report}\n{docker('logs', db).stderr[-3000:]}"
+    assert match, f"TCP never answered: {report}\n{logs_of(db)[-3000:]}"
     assert match.group(2) == "1,2,3", f"TCP answered before the initdb.d scripts finished: {report}"
     assert int(match.group(1)) > 0, f"the probe never saw the server closed during init: {report}"
 
@@ -239,8 +239,8 @@ python -c 'import iniconfig; print("root-ok")'
     stand_in = image.startswith("offline/")
     out = docker("run", "--rm", "-e", f"CHECK_CA={int(stand_in)}", image, "bash", "-c", script,
                  timeout=180).stdout  # fmt: skip
-    assert re.search(r"^Python 3\.\d+", out, re.M), out
-    assert re.search(r"^pip \d+", out, re.M), out
+    assert re.search(r"^Python 3\.\d+", out, re.MULTILINE), out
+    assert re.search(r"^pip \d+", out, re.MULTILINE), out
     assert "venv-ok" in out and "root-ok" in out, out
     if stand_in:
         for var in ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):

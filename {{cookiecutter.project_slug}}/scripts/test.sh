@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../src"
 
 python manage.py check
 python manage.py makemigrations --check --dry-run
-exec pytest -p no:cacheprovider \
+# --reuse-db: the test database is the app's own (its user may create no other); keeping it lets
+# make test run again against the same database without make clean in between.
+exec pytest -p no:cacheprovider --reuse-db \
   --junitxml="$reports_dir/unittests.xml" \
   --cov --cov-report=term --cov-report=xml:"$reports_dir/coverage.xml" \
   "$@"

@@ -16,9 +16,10 @@ DOCUMENTATION = r"""
 module: mysql_probe
 short_description: Wait until a MySQL/MariaDB server answers an authenticated SELECT 1
 description:
-  - Polls, inside a single task, first the TCP port and then an authenticated
-    C(SELECT 1) on the given database through PyMySQL, all within one overall
-    O(timeout).
+  - Polls, inside a single task, until an authenticated C(SELECT 1) on the given
+    database succeeds, all within one overall O(timeout). Each attempt resolves the
+    name and opens the TCP port (both bounded by O(attempt_timeout)), then runs the
+    MySQL handshake and the query through PyMySQL on that same connection.
   - Connection refused, unresolvable host names (the database container may not be
     registered in DNS yet), timeouts and server start-up errors are retried
     until O(timeout).
@@ -362,11 +363,17 @@ def probe(
         remaining = deadline - clock()
         if remaining <= 0:
             waited = clock() - start
-            phase = (
-                "the TCP port never accepted a connection"
-                if tcp_elapsed is None
-                else f"the TCP port opened after {tcp_elapsed:.1f} s but SELECT 1 never succeeded"
-            )
+            if tcp_elapsed is not None:
+                phase = (
+                    f"the TCP port opened after {tcp_elapsed:.1f} s but SELECT 1 never succeeded"
+                )
+            elif last_error.startswith("name does not resolve"):
+                phase = (
+                    f"the name {host!r} never resolved (is the database container running, "
+                    f"on the same network? see its logs)"
+                )
+            else:
+                phase = "the TCP port never accepted a connection"
             raise ProbeTimeout(
                 f"TIMEOUT: {target} (user {user!r}) did not answer SELECT 1 within "
                 f"{timeout:g} s (waited {waited:.1f} s, {attempts} attempts): {phase}; "
@@ -375,7 +382,7 @@ def probe(
                 attempts=attempts,
                 last_error=last_error,
             )
-        sleep(min(interval, remaining))
+        sleep(min(max(interval, 0.01), remaining))  # never a busy loop
 
 
 def main():
