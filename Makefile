@@ -45,8 +45,8 @@ test-docker: venv ## Run only the Docker layer (needs an engine and the offline 
 	$(BIN)/pytest -m docker $(PYTEST_ARGS)
 
 lint: venv ## Lint the template's own code
-	$(BIN)/ruff check hooks tests bench
-	$(BIN)/ruff format --check hooks tests bench
+	$(BIN)/ruff check hooks tests bench local_extensions.py
+	$(BIN)/ruff format --check hooks tests bench local_extensions.py
 
 demo: venv ## Bake the default project into build/demo and run its make test, then its make clean
 	${INFO} "Baking the default project into $(BUILD_DIR)/demo"

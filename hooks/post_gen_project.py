@@ -11,8 +11,8 @@ import shutil
 import sys
 from pathlib import Path
 
-USE_GITHUB_ACTIONS = json.loads(r"""{{ cookiecutter.use_github_actions | tojson }}""")
-PROJECT_SLUG = json.loads(r"""{{ cookiecutter.project_slug | tojson }}""")
+USE_GITHUB_ACTIONS = json.loads(r'''{{ cookiecutter.use_github_actions | tojson }}''')
+PROJECT_SLUG = json.loads(r'''{{ cookiecutter.project_slug | tojson }}''')
 
 # URL-safe tokens: no quote, dollar or backslash to escape in Python, YAML, shell or Compose.
 PLACEHOLDERS = {

@@ -12,16 +12,16 @@ import sys
 
 # json.loads of tojson survives quotes and backslashes that a plain quoted string would not.
 ANSWERS = {
-    "project_name": json.loads(r"""{{ cookiecutter.project_name | tojson }}"""),
-    "project_slug": json.loads(r"""{{ cookiecutter.project_slug | tojson }}"""),
-    "app_name": json.loads(r"""{{ cookiecutter.app_name | tojson }}"""),
-    "description": json.loads(r"""{{ cookiecutter.description | tojson }}"""),
-    "author_name": json.loads(r"""{{ cookiecutter.author_name | tojson }}"""),
-    "author_email": json.loads(r"""{{ cookiecutter.author_email | tojson }}"""),
-    "database": json.loads(r"""{{ cookiecutter.database | tojson }}"""),
-    "python_version": json.loads(r"""{{ cookiecutter.python_version | tojson }}"""),
-    "image_name": json.loads(r"""{{ cookiecutter.image_name | tojson }}"""),
-    "use_github_actions": json.loads(r"""{{ cookiecutter.use_github_actions | tojson }}"""),
+    "project_name": json.loads(r'''{{ cookiecutter.project_name | tojson }}'''),
+    "project_slug": json.loads(r'''{{ cookiecutter.project_slug | tojson }}'''),
+    "app_name": json.loads(r'''{{ cookiecutter.app_name | tojson }}'''),
+    "description": json.loads(r'''{{ cookiecutter.description | tojson }}'''),
+    "author_name": json.loads(r'''{{ cookiecutter.author_name | tojson }}'''),
+    "author_email": json.loads(r'''{{ cookiecutter.author_email | tojson }}'''),
+    "database": json.loads(r'''{{ cookiecutter.database | tojson }}'''),
+    "python_version": json.loads(r'''{{ cookiecutter.python_version | tojson }}'''),
+    "image_name": json.loads(r'''{{ cookiecutter.image_name | tojson }}'''),
+    "use_github_actions": json.loads(r'''{{ cookiecutter.use_github_actions | tojson }}'''),
 }
 
 # Python package names: the MySQL user name (<= 32 characters in MySQL 8) is the slug too.

@@ -229,3 +229,11 @@ def test_bake_from_the_command_line(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "cd todobackend && make test" in completed.stdout
     assert (tmp_path / "todobackend/Makefile").is_file()
+
+
+def test_the_template_code_is_lint_clean():
+    own_code = ["hooks", "tests", "local_extensions.py", "bench", "offline-images"]
+    present = [path for path in own_code if (TEMPLATE_PROJECT_DIR.parent / path).exists()]
+    root = TEMPLATE_PROJECT_DIR.parent
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", *present], root)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", *present], root)
