@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provide a working Docker engine, Compose v1 + v2, buildx and mmdebstrap on a
-# Debian 12 machine with no container registry (see /work/shared/docker-here.md).
+# Debian 12 machine with no container registry.
 # Idempotent: every step is skipped when its result is already there, so a warm
 # run costs a few `docker ... version` calls.
 set -euo pipefail

@@ -27,6 +27,21 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MAKE_TIMEOUT = 900
 
 
+# Measurements the tests make on the way (timings, counts), printed at the end of the run.
+FIGURES = []
+
+
+def record_figure(text):
+    FIGURES.append(text)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("Docker layer figures")
+        for text in FIGURES:
+            terminalreporter.write_line(text)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Mark everything in this folder, before -m selects, so `-m docker` runs exactly this layer."""

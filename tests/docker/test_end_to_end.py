@@ -7,6 +7,7 @@ engine's containers, volumes and networks as they were before), and make clean a
 
 import itertools
 import os
+import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,6 +22,7 @@ from tests.docker.conftest import (
     junit_totals,
     make,
     project_env,
+    record_figure,
     unique_build_id,
 )
 
@@ -60,7 +62,11 @@ def sequence(request, cookies_session, base_images):
     run = Sequence(project=project, env=env, before=engine_state())
     reports = project / "reports"
     try:
+        started = time.monotonic()
         run.green = make(project, "test", env)
+        record_figure(
+            f"make test {database} {generation}: exit {run.green.returncode} in {time.monotonic() - started:.1f} s"
+        )
         if (reports / "unittests.xml").is_file():
             run.green_totals, _ = junit_totals(reports / "unittests.xml")
         if (reports / "coverage.xml").is_file():

@@ -18,6 +18,7 @@ from tests.docker.conftest import (
     junit_totals,
     make,
     project_env,
+    record_figure,
     unavailable,
     unique_build_id,
 )
@@ -67,6 +68,9 @@ def test_a_database_30_s_late_is_waited_for(
     result = make(project, "test", env)
     assert result.returncode == 0, explain(result)
     waited = float(AGENT_SUCCESS.search(result.stdout).group(1))
+    record_figure(
+        f"database 30 s late ({generation}): the agent waited {waited:.1f} s, make test green"
+    )
     assert waited >= 25, f"the agent saw the database ready after {waited} s: it was not late"
     assert time.monotonic() - started >= 30
     totals, failed = junit_totals(project / "reports/unittests.xml")
@@ -143,6 +147,9 @@ def test_wrong_credentials_are_reported_as_such(cookies, base_images, cleanup):
     assert "AUTHENTICATION" in output and "todobackend" in output, output[-3000:]
     assert "TIMEOUT" not in output
     assert elapsed < 20, f"an authentication error took {elapsed:.1f} s to report"
+    record_figure(
+        f"wrong credentials: the agent failed with an authentication error after {elapsed:.1f} s"
+    )
 
 
 # 4. The exit status is always the truth ----------------------------------------------------
