@@ -1,4 +1,4 @@
-"""The baked project's own checks and tests, run on the host against SQLite (no Docker)."""
+"""The baked project's own tests (system and migration checks among them) on the host, on SQLite."""
 
 import os
 import sys
@@ -25,18 +25,6 @@ def host_env():
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
-
-
-def test_django_system_checks_pass(project):
-    run([sys.executable, "manage.py", "check"], project / "src", env=host_env())
-
-
-def test_migrations_match_the_models(project):
-    run(
-        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
-        project / "src",
-        env=host_env(),
-    )
 
 
 def test_the_project_tests_pass_on_sqlite(project, tmp_path):
