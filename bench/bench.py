@@ -41,6 +41,7 @@ from xml.etree import ElementTree
 import pymysql
 import yaml
 from cookiecutter.main import cookiecutter
+from slow_db import late_db_image, remove_image
 
 REPO = Path(__file__).resolve().parents[1]
 WORK_DIR = REPO / "build" / "bench"
@@ -135,6 +136,7 @@ class Janitor:
     def __init__(self):
         self.processes = set()
         self.containers = set()
+        self.images = []
 
     def stop_processes(self):
         # SIGINT first: compose run stops its container on it, as it would on a user's Ctrl-C.
@@ -153,6 +155,11 @@ class Janitor:
         for name in list(self.containers):
             quiet(["docker", "rm", "--force", "--volumes", name])
         self.containers.clear()
+
+    def remove_images(self):
+        for tag in self.images:
+            remove_image(tag)
+        self.images.clear()
 
 
 def clean_line(raw):
@@ -212,6 +219,7 @@ class Settings:
     compose: str
     python_image: str
     db_image: str
+    db_start_delay: float = 0
 
 
 class Project:
@@ -895,11 +903,15 @@ def parse_args(argv):
                         help='"docker compose" (default) or docker-compose')  # fmt: skip
     parser.add_argument("--python-image", default=OFFLINE_PYTHON_IMAGE)
     parser.add_argument("--db-image", default=OFFLINE_DB_IMAGE)
+    parser.add_argument(
+        "--db-start-delay", type=float, default=0, metavar="SECONDS",
+        help="start the database SECONDS late (a wrapper image), like a slowly initialising one",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     runs = 1 if args.quick else args.runs
-    return Settings(runs, args.compose, args.python_image, args.db_image)
+    return Settings(runs, args.compose, args.python_image, args.db_image, args.db_start_delay)
 
 
 def measure_all(project, settings):
@@ -940,6 +952,11 @@ def main(argv=None):
     status = 0
     try:
         ensure_base_images(settings)
+        if settings.db_start_delay:
+            late = late_db_image(settings.db_image, settings.db_start_delay)
+            janitor.images.append(late)
+            print(f"=> The database starts {settings.db_start_delay:g} s late ({late})", flush=True)
+            settings.db_image = late
         project.bake()
         print(f"=> Baked {project.path}; compose project {project.compose_project}", flush=True)
         results = measure_all(project, settings)
@@ -971,6 +988,7 @@ def cleanup(project, janitor):
         if project.path is not None:
             project.clean()
             project.remove_images()
+        janitor.remove_images()
     finally:
         signal.signal(signal.SIGINT, previous)
 

@@ -8,7 +8,6 @@ Not part of CI: run it by hand and report the figures.
 """
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -19,6 +18,7 @@ import uuid
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
+from slow_db import late_db_image, remove_image
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFLINE_PYTHON_IMAGE = "offline/python:3.11-bookworm"
@@ -45,30 +45,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def delayed_image(db_image, max_delay):
-    """The database image behind a wrapper that sleeps a random 0..max_delay s first."""
-    inspect = ["docker", "image", "inspect", "--format", "{{json .Config.Entrypoint}}", db_image]
-    entrypoint = json.loads(
-        subprocess.run(inspect, capture_output=True, text=True, check=True).stdout
-    )
-    wrapper = [
-        "/bin/sh",
-        "-c",
-        f'sleep "$(shuf -i 0-{max_delay} -n 1)"; exec "$0" "$@"',
-        *entrypoint,
-    ]
-    cmd = subprocess.run(
-        ["docker", "image", "inspect", "--format", "{{json .Config.Cmd}}", db_image],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    tag = f"template-soak/delayed-db:{uuid.uuid4().hex[:8]}"
-    dockerfile = f"FROM {db_image}\nENTRYPOINT {json.dumps(wrapper)}\nCMD {cmd.strip()}\n"
-    subprocess.run(
-        ["docker", "build", "--quiet", "--tag", tag, "-"], input=dockerfile, text=True, check=True
-    )
-    return tag
-
-
 def bake(database):
     output = ROOT / "build" / "soak"
     shutil.rmtree(output, ignore_errors=True)
@@ -88,9 +64,9 @@ def make(project, target, env):
 def main():
     args = parse_args()
     project = bake(args.database)
-    db_image = (
-        delayed_image(args.db_image, args.random_delay) if args.random_delay else args.db_image
-    )
+    db_image = args.db_image
+    if args.random_delay:
+        db_image = late_db_image(args.db_image, args.random_delay, randomly=True)
     env = {
         **os.environ,
         "COMPOSE": args.compose,
@@ -118,7 +94,7 @@ def main():
     finally:
         make(project, "clean", env)
         if db_image != args.db_image:
-            subprocess.run(["docker", "rmi", "--force", db_image], check=False, capture_output=True)
+            remove_image(db_image)
     passed = args.runs - len(failures)
     print(f"{passed} passed, {len(failures)} failed")
     print(

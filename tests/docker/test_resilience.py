@@ -119,8 +119,8 @@ def test_a_database_that_never_comes_up_fails_soon_after_the_timeout(
     started = time.monotonic()
     result = make(project, "agent", env)
     elapsed = time.monotonic() - started
-    print(
-        f"never-ready database with PROBE_TIMEOUT=20 ({generation}): make agent failed after {elapsed:.1f} s"
+    record_figure(
+        f"never-ready database, PROBE_TIMEOUT=20 ({generation}): make agent failed after {elapsed:.1f} s"
     )
     assert result.returncode != 0
     assert 20 <= elapsed <= 35, f"make agent took {elapsed:.1f} s with PROBE_TIMEOUT=20"
