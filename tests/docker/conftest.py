@@ -6,7 +6,6 @@ registry-free stand-ins of `make offline-images` (built here when missing); set
 TEMPLATE_PYTHON_IMAGE and TEMPLATE_DB_IMAGE to test against other images, e.g. the public ones.
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from xml.etree import ElementTree
 
 import pytest
 
+from bench import slow_db
 from tests.conftest import TEMPLATE_DIR
 
 OFFLINE_PYTHON_IMAGE = "offline/python:3.11-bookworm"
@@ -177,47 +177,16 @@ def project_env(base_images, compose, build_id, **extra):
     return {key: str(value) for key, value in env.items()}
 
 
-def build_wrapper_image(base, tag, entrypoint, cmd=None):
-    """An image that runs `entrypoint` (JSON list) instead of the base image's, labelled for removal."""
-    lines = [f"FROM {base}", f"ENTRYPOINT {json.dumps(entrypoint)}"]
-    if cmd is not None:
-        lines.append(f"CMD {json.dumps(cmd)}")
-    lines.append("LABEL template-test=wrapper")
-    subprocess.run(
-        ["docker", "build", "--quiet", "--tag", tag, "-"],
-        input="\n".join(lines) + "\n", text=True, capture_output=True, check=True, timeout=300,
-    )  # fmt: skip
-    return tag
-
-
-def image_config(image, key):
-    shown = subprocess.run(
-        ["docker", "image", "inspect", "--format", f"{{{{json .Config.{key}}}}}", image],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(shown.stdout) or []
-
-
 @pytest.fixture(scope="session")
 def late_db_image(base_images):
     """The database image, started 30 s late: a wrapper sleeps before the real entrypoint."""
-    base = base_images["DB_IMAGE"]
-    entrypoint = image_config(base, "Entrypoint")
-    wrapper = ["/bin/sh", "-c", 'sleep 30; exec "$0" "$@"', *entrypoint]
-    tag = build_wrapper_image(
-        base, f"template-test/late-db:{uuid.uuid4().hex[:8]}", wrapper, image_config(base, "Cmd")
-    )
+    tag = slow_db.late_db_image(base_images["DB_IMAGE"], 30)
     yield tag
-    subprocess.run(["docker", "rmi", "--force", tag], capture_output=True)
+    slow_db.remove_image(tag)
 
 
 @pytest.fixture(scope="session")
 def never_ready_db_image(base_images):
-    """A database container that starts and never listens (and stops at once when asked)."""
-    base = base_images["DB_IMAGE"]
-    forever = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 0.2; done"]
-    tag = build_wrapper_image(
-        base, f"template-test/never-ready-db:{uuid.uuid4().hex[:8]}", forever, []
-    )
+    tag = slow_db.never_ready_db_image(base_images["DB_IMAGE"])
     yield tag
-    subprocess.run(["docker", "rmi", "--force", tag], capture_output=True)
+    slow_db.remove_image(tag)
