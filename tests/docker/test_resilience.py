@@ -44,10 +44,19 @@ def compose_in(project, env, *arguments, timeout=600):
 
 
 @pytest.fixture
-def cleanup():
-    """make clean every project a test used, whatever happened to the test."""
+def new_project(cookies, base_images):
+    """Bake a default project with its own BUILD_ID; every project handed out is make-cleaned."""
     used = []
-    yield used.append
+
+    def bake(generation="v2", **settings):
+        project = bake_project(cookies)
+        env = project_env(
+            {**base_images, **settings}, compose_command(generation), unique_build_id()
+        )
+        used.append((project, env))
+        return project, env
+
+    yield bake
     for project, env in used:
         make(project, "clean", env)
 
@@ -56,14 +65,8 @@ def cleanup():
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
-def test_a_database_30_s_late_is_waited_for(
-    cookies, base_images, late_db_image, cleanup, generation
-):
-    project = bake_project(cookies)
-    env = project_env(
-        {**base_images, "DB_IMAGE": late_db_image}, compose_command(generation), unique_build_id()
-    )
-    cleanup((project, env))
+def test_a_database_30_s_late_is_waited_for(new_project, late_db_image, generation):
+    project, env = new_project(generation, DB_IMAGE=late_db_image)
     started = time.monotonic()
     result = make(project, "test", env)
     assert result.returncode == 0, explain(result)
@@ -79,14 +82,10 @@ def test_a_database_30_s_late_is_waited_for(
 
 @pytest.mark.parametrize("generation", GENERATIONS)
 def test_a_bare_compose_run_of_the_tests_waits_for_a_healthy_database(
-    cookies, base_images, late_db_image, cleanup, generation
+    new_project, late_db_image, generation
 ):
     """No agent at all: the test service's depends_on service_healthy still prevents the race."""
-    project = bake_project(cookies)
-    env = project_env(
-        {**base_images, "DB_IMAGE": late_db_image}, compose_command(generation), unique_build_id()
-    )
-    cleanup((project, env))
+    project, env = new_project(generation, DB_IMAGE=late_db_image)
     built = make(project, "build", env)
     assert built.returncode == 0, explain(built)
     bare = compose_in(project, env, "run", "--rm", "test")
@@ -107,14 +106,9 @@ def test_a_bare_compose_run_of_the_tests_waits_for_a_healthy_database(
 
 @pytest.mark.parametrize("generation", GENERATIONS)
 def test_a_database_that_never_comes_up_fails_soon_after_the_timeout(
-    cookies, base_images, never_ready_db_image, cleanup, generation
+    new_project, never_ready_db_image, generation
 ):
-    project = bake_project(cookies)
-    env = project_env(
-        {**base_images, "DB_IMAGE": never_ready_db_image}, compose_command(generation), unique_build_id(),
-        PROBE_TIMEOUT=20,
-    )  # fmt: skip
-    cleanup((project, env))
+    project, env = new_project(generation, DB_IMAGE=never_ready_db_image, PROBE_TIMEOUT=20)
     assert make(project, "build", env).returncode == 0
     started = time.monotonic()
     result = make(project, "agent", env)
@@ -132,10 +126,8 @@ def test_a_database_that_never_comes_up_fails_soon_after_the_timeout(
     assert full.returncode != 0 and "=> Running tests" not in full.stdout
 
 
-def test_wrong_credentials_are_reported_as_such(cookies, base_images, cleanup):
-    project = bake_project(cookies)
-    env = project_env(base_images, compose_command("v2"), unique_build_id())
-    cleanup((project, env))
+def test_wrong_credentials_are_reported_as_such(new_project):
+    project, env = new_project()
     assert make(project, "agent", env).returncode == 0
     started = time.monotonic()
     wrong = compose_in(
@@ -172,11 +164,9 @@ BREAKAGES = {
 
 
 @pytest.mark.parametrize("generation", GENERATIONS)
-def test_every_kind_of_failure_makes_make_test_fail(cookies, base_images, cleanup, generation):
-    project = bake_project(cookies)
+def test_every_kind_of_failure_makes_make_test_fail(new_project, generation):
+    project, env = new_project(generation)
     app = "todo"
-    env = project_env(base_images, compose_command(generation), unique_build_id())
-    cleanup((project, env))
     assert make(project, "test", env).returncode == 0
     for breakage, (relative, text) in BREAKAGES.items():
         path = project / relative.format(app=app)
@@ -327,9 +317,8 @@ def test_a_docker_group_user_gets_files_of_their_own(cookies, base_images, docke
 
 
 @pytest.mark.parametrize("image_suffix", ["dev", "agent"])
-def test_the_images_run_as_a_non_root_user(cookies, base_images, image_suffix):
-    project = bake_project(cookies)
-    env = project_env(base_images, compose_command("v2"), unique_build_id())
+def test_the_images_run_as_a_non_root_user(new_project, image_suffix):
+    project, env = new_project()
     assert make(project, "build", env).returncode == 0
     uid = subprocess.run(
         ["docker", "run", "--rm", "--entrypoint", "id", f"todobackend-{image_suffix}", "-u"],
