@@ -181,8 +181,12 @@ def test_makefile_reads_as_a_recipe(bake):
     ).stdout
     compose = f"docker-compose -p {slug}-dev-ci7 -f docker/dev/docker-compose.yml"
     assert f"{compose} build  agent test" in dry_run
-    assert f"{compose} run --rm agent" in dry_run
-    assert f"{compose} run --no-deps test" in dry_run
+    # The agent's verdict goes to the tests' stdin: they load while it probes.
+    agent = f"{compose} run --no-deps agent"
+    tests = f"{compose} run -T --no-deps -e WAIT_FOR_AGENT=1 "
+    assert re.search(
+        rf"\{{ {re.escape(agent)} >&3 && .*echo ready.*\}} \| {re.escape(tests)}", dry_run
+    )
 
 
 def test_makefile_refuses_a_bad_build_id(default_project):

@@ -1,7 +1,8 @@
-"""Unit tests of the agent's Ansible module (ansible/library/mysql_probe.py), without Docker.
+"""Unit tests of the agent's probe (ansible/action_plugins/mysql_probe.py), without Docker.
 
-The module is imported by path; neither Ansible nor PyMySQL is needed: connect, the TCP
-check, the clock and sleep are fakes, so nothing really waits.
+The plugin is imported by path; neither Ansible nor PyMySQL is needed: connect, the TCP
+check, the clock and sleep are fakes, so nothing really waits. The Docker layer runs it for
+real, inside the agent's ansible-playbook.
 """
 
 import importlib.util
@@ -14,7 +15,8 @@ import pytest
 
 from tests.conftest import TEMPLATE_PROJECT_DIR
 
-MODULE_PATH = TEMPLATE_PROJECT_DIR / "ansible" / "library" / "mysql_probe.py"
+MODULE_PATH = TEMPLATE_PROJECT_DIR / "ansible" / "action_plugins" / "mysql_probe.py"
+PLAYBOOK_PATH = TEMPLATE_PROJECT_DIR / "ansible" / "probe.yml"
 
 
 def load_module():
@@ -143,7 +145,8 @@ def unresolvable():
 
 
 def test_imports_without_ansible_and_pymysql():
-    assert callable(mp.probe) and callable(mp.main)
+    assert callable(mp.probe) and callable(mp.run_probe)
+    assert mp.ActionBase is object  # the fallback: Ansible is not installed here
     assert "pymysql" not in vars(mp)
 
 
@@ -378,80 +381,104 @@ def test_describe_error():
     assert mp.mysql_errno(FakeMySQLError(1045, "x")) == 1045
 
 
-class Exited(Exception):
-    pass
-
-
-class FakeAnsibleModule:
-    """Just enough of AnsibleModule for main(): params in, exit_json/fail_json out."""
-
-    params: ClassVar[dict] = {}
-
-    def __init__(self, argument_spec, supports_check_mode):
-        self.argument_spec = argument_spec
-        self.params = {name: spec.get("default") for name, spec in argument_spec.items()} | type(
-            self
-        ).params
-
-    def exit_json(self, **result):
-        raise Exited(("exit", result))
-
-    def fail_json(self, **result):
-        raise Exited(("fail", result))
+PARAMS = {**TARGET, "timeout": 60.0, "interval": 0.1, "delay": 0.0, "attempt_timeout": 2.0}
 
 
 @pytest.fixture
-def fake_ansible(monkeypatch):
-    basic = types.ModuleType("ansible.module_utils.basic")
-    basic.AnsibleModule = FakeAnsibleModule
-    for name in ("ansible", "ansible.module_utils"):
-        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    monkeypatch.setitem(sys.modules, "ansible.module_utils.basic", basic)
-    monkeypatch.setattr(FakeAnsibleModule, "params", dict(TARGET))
+def fake_tcp(monkeypatch):
     monkeypatch.setattr(mp, "tcp_connect", lambda host, port, timeout: FakeSocket())
-    return FakeAnsibleModule
 
 
-def run_main():
-    with pytest.raises(Exited) as caught:
-        mp.main()
-    return caught.value.args[0]
-
-
-def test_main_reports_success(fake_ansible, monkeypatch):
-    monkeypatch.setattr(mp, "_default_connect", lambda: lambda **kwargs: FakeConnection())
-    outcome, result = run_main()
-    assert outcome == "exit"
-    assert result["changed"] is False
+def test_run_probe_reports_success(fake_tcp):
+    result = mp.run_probe(PARAMS, connect=lambda **kwargs: FakeConnection())
+    assert result["changed"] is False and "failed" not in result
     assert result["msg"].startswith("db:3306/todobackend answered SELECT 1 as todo after ")
+    assert result["probe_attempts"] == 1
 
 
-def test_main_fails_on_authentication_error(fake_ansible, monkeypatch):
+def test_run_probe_fails_on_authentication_error(fake_tcp):
     def connect(**kwargs):
         return FakeConnection(error=FakeMySQLError(1045, "Access denied"))
 
-    monkeypatch.setattr(mp, "_default_connect", lambda: connect)
-    outcome, result = run_main()
-    assert outcome == "fail"
+    result = mp.run_probe(PARAMS, connect=connect)
+    assert result["failed"] is True
     assert result["error"] == "auth"
     assert result["msg"].startswith("AUTHENTICATION error: db:3306/todobackend")
+    assert "s3cret" not in repr(result)
 
 
-def test_main_rejects_empty_credentials(fake_ansible, monkeypatch):
-    monkeypatch.setattr(fake_ansible, "params", {**TARGET, "user": ""})
-    outcome, result = run_main()
-    assert outcome == "fail"
-    assert "'user' is empty (probe.yml reads it from MYSQL_USER)" in result["msg"]
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [("user", "MYSQL_USER"), ("database", "MYSQL_DATABASE"), ("host", "PROBE_HOST")],
+)
+def test_run_probe_rejects_empty_settings(name, variable):
+    result = mp.run_probe({**PARAMS, name: ""}, connect=lambda **kwargs: pytest.fail("connected"))
+    assert result["failed"] is True and result["error"] == "config"
+    assert f"{name!r} is empty (probe.yml reads it from {variable})" in result["msg"]
 
 
-def test_password_is_no_log(fake_ansible, monkeypatch):
-    spec = {}
+def test_run_probe_without_pymysql(monkeypatch):
+    def missing():
+        raise ImportError("No module named 'pymysql'")
 
-    def capture(argument_spec, supports_check_mode):
-        spec.update(argument_spec)
-        raise Exited(None)
+    monkeypatch.setattr(mp, "_default_connect", missing)
+    result = mp.run_probe(PARAMS)
+    assert result["failed"] is True and result["error"] == "config"
+    assert "PyMySQL is not installed" in result["msg"]
 
-    monkeypatch.setattr(sys.modules["ansible.module_utils.basic"], "AnsibleModule", capture)
-    with pytest.raises(Exited):
-        mp.main()
-    assert spec["password"]["no_log"] is True
+
+def test_argument_spec_hides_the_password_and_matches_the_playbook():
+    assert mp.ARGUMENT_SPEC["password"]["no_log"] is True
+    assert set(mp.ARGUMENT_SPEC) == set(PARAMS)
+    # probe.yml's default for PROBE_INTERVAL is the plugin's own.
+    playbook = PLAYBOOK_PATH.read_text()
+    interval = mp.ARGUMENT_SPEC["interval"]["default"]
+    assert f"PROBE_INTERVAL') | default({interval}, true)" in playbook
+
+
+class FakeActionBase:
+    """Just enough of Ansible's ActionBase: run() and validate_argument_spec()."""
+
+    task_args: ClassVar[dict] = {}
+
+    def run(self, tmp=None, task_vars=None):
+        return {}
+
+    def validate_argument_spec(self, argument_spec):
+        unknown = set(self.task_args) - set(argument_spec)
+        if unknown:
+            raise ValueError(f"unsupported parameters: {sorted(unknown)}")
+        defaults = {name: spec.get("default") for name, spec in argument_spec.items()}
+        return None, {**defaults, **self.task_args}
+
+
+@pytest.fixture
+def plugin_with_fake_ansible(monkeypatch):
+    """A second copy of the plugin, loaded while a fake ansible.plugins.action is importable."""
+    action = types.ModuleType("ansible.plugins.action")
+    action.ActionBase = FakeActionBase
+    for name in ("ansible", "ansible.plugins"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "ansible.plugins.action", action)
+    plugin = load_module()
+    monkeypatch.setattr(plugin, "tcp_connect", lambda host, port, timeout: FakeSocket())
+    monkeypatch.setattr(plugin, "_default_connect", lambda: lambda **kwargs: FakeConnection())
+    return plugin
+
+
+def test_action_module_runs_the_probe_with_the_task_arguments(
+    plugin_with_fake_ansible, monkeypatch
+):
+    plugin = plugin_with_fake_ansible
+    assert issubclass(plugin.ActionModule, FakeActionBase)
+    assert plugin.ActionModule._supports_check_mode is True
+    monkeypatch.setattr(FakeActionBase, "task_args", {**TARGET, "port": 3307})
+    result = plugin.ActionModule().run(task_vars={})
+    assert result["changed"] is False
+    assert result["msg"].startswith("db:3307/todobackend answered SELECT 1 as todo")
+
+
+def test_action_module_rejects_unknown_arguments(plugin_with_fake_ansible, monkeypatch):
+    monkeypatch.setattr(FakeActionBase, "task_args", {**TARGET, "passwd": "x"})
+    with pytest.raises(ValueError, match="passwd"):
+        plugin_with_fake_ansible.ActionModule().run(task_vars={})

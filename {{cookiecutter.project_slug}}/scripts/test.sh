@@ -9,6 +9,11 @@ reports_dir=${REPORTS_DIR:-/reports}
 export COVERAGE_FILE=${COVERAGE_FILE:-/tmp/.coverage}
 cd "$(dirname "$0")/../src"
 
+# make test starts this container while the agent is still probing and writes the agent's verdict
+# to its stdin (WAIT_FOR_AGENT=1). pytest takes fd 0 over while it captures, so conftest.py reads
+# the verdict from fd 3.
+[ "${WAIT_FOR_AGENT:-}" != 1 ] || exec 3<&0
+
 # --reuse-db: the test database is the app's own (its user may create no other); keeping it lets
 # make test run again against the same database without make clean in between.
 exec pytest -p no:cacheprovider --reuse-db \
