@@ -1,5 +1,6 @@
 """Bakes over the answers that change the output: structure, rendering, lint, compose, options."""
 
+import fcntl
 import itertools
 import os
 import re
@@ -187,6 +188,29 @@ def test_makefile_reads_as_a_recipe(bake):
     assert re.search(
         rf"\{{ {re.escape(agent)} >&3 && .*echo ready.*\}} \| {re.escape(tests)}", dry_run
     )
+
+
+def test_make_test_into_a_locked_dev_null_does_not_hang(default_project):
+    """GNU make before 4.4 locks its stdout to sync parallel output. A stdout of /dev/null that
+    another process holds a lock on (dockerd does) hung `make test >/dev/null` for good; the
+    sub-make's output now goes through a pipe of its own. Dry run: no Docker needed."""
+    with open(os.devnull) as held:
+        fcntl.lockf(held, fcntl.LOCK_SH | fcntl.LOCK_NB)  # a read lock, as dockerd's
+        make = subprocess.Popen(
+            ["make", "-n", "test", "COMPOSE=docker-compose"],
+            cwd=default_project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _, stderr = make.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(make.pid, 9)
+            make.communicate()
+            pytest.fail("make -n test >/dev/null hung while /dev/null was locked")
+    assert make.returncode == 0, stderr
 
 
 def test_makefile_refuses_a_bad_build_id(default_project):

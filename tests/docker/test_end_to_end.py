@@ -5,8 +5,11 @@ make test with a deliberately failing test added (red, report still written), ma
 engine's containers, volumes and networks as they were before), and make clean again (a no-op).
 """
 
+import datetime
 import itertools
+import json
 import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -33,6 +36,29 @@ def test_deliberately_failing():
 """
 
 
+def moment(timestamp):
+    """Docker's RFC 3339 time, nanoseconds cut to what datetime holds."""
+    seconds, _, fraction = timestamp.rstrip("Z").partition(".")
+    return datetime.datetime.fromisoformat(f"{seconds}.{(fraction + '000000')[:6]}+00:00")
+
+
+def one_off_containers(compose_project):
+    """The State of the containers `compose run` left, by service (agent, test)."""
+    ids = subprocess.run(
+        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={compose_project}",
+         "--filter", "label=com.docker.compose.oneoff=True"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    if not ids:
+        return {}
+    inspected = json.loads(
+        subprocess.run(
+            ["docker", "inspect", *ids], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    return {c["Config"]["Labels"]["com.docker.compose.service"]: c["State"] for c in inspected}
+
+
 @dataclass
 class Sequence:
     """What one combination's run of make test, test (red), clean, clean showed."""
@@ -43,6 +69,7 @@ class Sequence:
     green: object = None
     green_totals: dict = field(default_factory=dict)
     green_coverage: float = 0.0
+    one_offs: dict = field(default_factory=dict)
     red: object = None
     red_totals: dict = field(default_factory=dict)
     red_failed: list = field(default_factory=list)
@@ -71,6 +98,7 @@ def sequence(request, cookies_session, base_images):
             run.green_totals, _ = junit_totals(reports / "unittests.xml")
         if (reports / "coverage.xml").is_file():
             run.green_coverage = coverage_rate(reports / "coverage.xml")
+        run.one_offs = one_off_containers(f"{project.name}-dev-{env['BUILD_ID']}")
         app_tests = next(project.glob("src/*/tests"))
         (app_tests / "test_deliberate_failure.py").write_text(FAILING_TEST)
         run.red = make(project, "test", env)
@@ -95,6 +123,17 @@ def test_the_agent_waited_for_an_authenticated_query(sequence):
     assert "answered SELECT 1" in sequence.green.stdout + sequence.green.stderr, explain(
         sequence.green
     )
+
+
+def test_the_tests_load_while_the_agent_probes_and_run_after_its_verdict(sequence):
+    output = sequence.green.stdout
+    assert set(sequence.one_offs) == {"agent", "test"}, sequence.one_offs
+    agent, tests = sequence.one_offs["agent"], sequence.one_offs["test"]
+    assert agent["ExitCode"] == tests["ExitCode"] == 0
+    # The test container started before the agent was done...
+    assert moment(tests["StartedAt"]) < moment(agent["FinishedAt"]), (agent, tests)
+    # ...and its session began after the agent's verdict.
+    assert output.index("answered SELECT 1") < output.index("test session starts"), output[-4000:]
 
 
 def test_junit_report_shows_every_test_passed(sequence):

@@ -121,9 +121,17 @@ def test_a_database_that_never_comes_up_fails_soon_after_the_timeout(
     output = result.stdout + result.stderr
     assert "TIMEOUT: db:3306/todobackend" in output, output[-3000:]
     assert "last error:" in output
-    # The same through make test: it stops at the agent and never runs the tests.
+    # The same through make test: the tests load alongside the agent, but none runs, and make
+    # fails with the agent's own exit status.
+    shutil.rmtree(project / "reports", ignore_errors=True)
     full = make(project, "test", env)
-    assert full.returncode != 0 and "=> Running tests" not in full.stdout
+    assert full.returncode != 0, explain(full)
+    assert "=> The agent failed (exit status 2): no test was run" in full.stderr, explain(full)
+    assert "the agent did not report the database ready, so no test was run" in (
+        full.stdout + full.stderr
+    )
+    assert not re.search(r"\b\d+ (passed|failed)\b", full.stdout), explain(full)
+    assert not (project / "reports" / "unittests.xml").exists()
 
 
 def test_wrong_credentials_are_reported_as_such(new_project):
