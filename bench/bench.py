@@ -499,7 +499,7 @@ def db_start_to_healthy(events):
     return healthy[0] - started[0] if started and healthy else None
 
 
-def tests_loaded_alongside(stream, events):
+def tests_loaded_alongside(events):
     """Seconds from the agent container's start to the test container's: about 0 when they overlap."""
     agent, tests = events.first("start", "agent"), events.first("start", "test")
     return tests[0] - agent[0] if agent and tests else None
@@ -549,7 +549,7 @@ def measure_warm(project, runs):
         sample["junit_s"] = junit_time(project.path / "reports" / "unittests.xml")
         sample["probe_wait_s"] = probe_wait(stream)
         sample["db_start_to_healthy_s"] = db_start_to_healthy(events)
-        sample["test_start_after_agent_start_s"] = tests_loaded_alongside(stream, events)
+        sample["test_start_after_agent_start_s"] = tests_loaded_alongside(events)
         samples.append(sample)
         for key, (seconds, what) in timeline(stream, events).items():
             segments.setdefault(key, {"what": what, "samples": []})["samples"].append(seconds)

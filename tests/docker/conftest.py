@@ -117,6 +117,18 @@ def engine_state():
     }
 
 
+def project_containers(compose_project, *labels):
+    """IDs of the compose project's containers, stopped ones included, with these labels too."""
+    filters = [
+        f"label=com.docker.compose.project={compose_project}",
+        *(f"label={x}" for x in labels),
+    ]
+    command = ["docker", "ps", "--all", "--quiet"]
+    for value in filters:
+        command += ["--filter", value]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+
+
 def dangling_images(label):
     listed = subprocess.run(
         ["docker", "images", "--quiet", "--filter", "dangling=true", "--filter", f"label={label}"],

@@ -24,6 +24,7 @@ from tests.docker.conftest import (
     explain,
     junit_totals,
     make,
+    project_containers,
     project_env,
     record_figure,
     unique_build_id,
@@ -44,11 +45,7 @@ def moment(timestamp):
 
 def one_off_containers(compose_project):
     """The State of the containers `compose run` left, by service (agent, test)."""
-    ids = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={compose_project}",
-         "--filter", "label=com.docker.compose.oneoff=True"],
-        capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    ids = project_containers(compose_project, "com.docker.compose.oneoff=True")
     if not ids:
         return {}
     inspected = json.loads(

@@ -17,6 +17,7 @@ from tests.docker.conftest import (
     explain,
     junit_totals,
     make,
+    project_containers,
     project_env,
     record_figure,
     unavailable,
@@ -199,14 +200,6 @@ def test_every_kind_of_failure_makes_make_test_fail(new_project, generation):
 
 
 # 5. Side by side; 6. clean means clean -----------------------------------------------------
-
-
-def project_containers(project_name):
-    listed = subprocess.run(
-        ["docker", "ps", "--all", "--quiet", "--filter", f"label=com.docker.compose.project={project_name}"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return listed.stdout.split()
 
 
 @pytest.fixture
