@@ -1,92 +1,120 @@
 #!/usr/bin/env bash
-# Provide a working Docker engine, Compose v1 + v2, buildx and mmdebstrap on a
-# Debian 12 machine with no container registry.
-# Idempotent: every step is skipped when its result is already there, so a warm
-# run costs a few `docker ... version` calls.
+# Provide a Docker engine on a Debian 12 machine with no container registry, and make the one
+# asked for the one that answers:
+#   bash .ci/install-docker.sh 28.5    Engine 28.5 (Debian forky), Compose v2 2.40, buildx 0.29
+#   bash .ci/install-docker.sh 20.10   Engine 20.10 (Debian 12's own), Compose v2 2.26, buildx 0.13
+# Compose v1 (Debian 12's docker-compose 1.29) and mmdebstrap come with both. Each engine keeps
+# its own data root, so switching back and forth keeps each one's images. Idempotent: what is
+# installed is not installed again, and an engine that already answers is kept.
+#
+# The 28.5 plugins live in the system plugin folder; the 20.10 ones in a DOCKER_CONFIG of their
+# own, so a client with DOCKER_CONFIG=/opt/docker-20.10/config uses them (see .ci/run).
 set -euo pipefail
 
 step() { printf '=> %s\n' "$*"; }
 die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
+engine=${1:-28.5}
+case "$engine" in
+    28.5|20.10) ;;
+    *) die "engine '$engine' is not one this script provides; use 28.5 or 20.10" ;;
+esac
 [ "$(id -u)" = 0 ] || die "must run as root (installs packages and starts dockerd)"
-
-PLUGIN_DIR=/usr/local/lib/docker/cli-plugins
-DOCKERD_LOG=/var/log/dockerd.log
 export DEBIAN_FRONTEND=noninteractive
 
-# --- Debian packages -------------------------------------------------------
-# dpkg-query instead of `command -v`: /usr/local/bin/docker (client only) is
-# preinstalled and would hide a missing engine.
+ENGINE_28=/opt/docker-28.5
+CONFIG_20=/opt/docker-20.10/config
+SYSTEM_PLUGINS=/usr/local/lib/docker/cli-plugins
+
+# --- Debian 12 packages: Engine 20.10, Compose v1, mmdebstrap, runc ---------------------------
+# dpkg-query, not `command -v`: the preinstalled /usr/local/bin/docker client would hide a
+# missing engine.
 missing=()
 for pkg in docker.io docker-compose mmdebstrap; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
-        || missing+=("$pkg")
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
-        || apt-get install -y --no-install-recommends "${missing[@]}"  # rerun to show why
-else
-    step "docker.io, docker-compose, mmdebstrap already installed"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Compose v2 and buildx CLI plugins --------------------------------------
-# Bookworm has neither; trixie's are static Go binaries that run on bookworm's
-# libc. We only unpack them: `dpkg -i` of trixie's docker-compose would replace
-# the v1 /usr/bin/docker-compose that the Makefiles also support.
-if docker compose version >/dev/null 2>&1 && docker buildx version >/dev/null 2>&1; then
-    step "compose v2 and buildx plugins already present"
-else
-    step "fetching compose v2 and buildx plugins from Debian trixie"
+# --- Packages of a newer Debian suite, unpacked, never installed -------------------------------
+# fetch SUITE DIR PACKAGE...: download the packages from the machine's own mirror (the first
+# stanza of its sources, with another suite) and unpack them into DIR. `dpkg -i` would replace
+# Debian 12's own docker.io and the v1 /usr/bin/docker-compose.
+fetch() {
+    local suite=$1 into=$2 work
+    shift 2
     work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    # Reuse the machine's own mirror (first stanza of debian.sources) so this
-    # works wherever the system's apt works; apt reads deb822 only from *.sources.
-    src=/etc/apt/sources.list.d/debian.sources
-    [ -r "$src" ] || die "$src not found: cannot tell which Debian mirror to use"
-    awk 'BEGIN{RS=""; ORS="\n"} NR==1{print; exit}' "$src" \
-        | sed -E 's/^Suites:.*/Suites: trixie/' >"$work/trixie.sources"
-    mkdir -p "$work/lists/partial" "$work/debs"
-    apt_opts=(-o "Dir::Etc::SourceList=$work/trixie.sources"
-              -o Dir::Etc::SourceParts=/dev/null
-              -o "Dir::State::Lists=$work/lists"
-              # the _apt user cannot write into our private mktemp dirs
-              -o APT::Sandbox::User=root)
+    local sources=/etc/apt/sources.list.d/debian.sources
+    [ -r "$sources" ] || die "$sources not found: cannot tell which Debian mirror to use"
+    awk 'BEGIN{RS=""; ORS="\n"} NR==1{print; exit}' "$sources" \
+        | sed -E "s/^Suites:.*/Suites: $suite/" >"$work/$suite.sources"
+    mkdir -p "$work/lists/partial" "$work/debs" "$into"
+    # The mirror is a dated snapshot: newer suites' Release files have expired.
+    local apt_opts=(-o "Dir::Etc::SourceList=$work/$suite.sources" -o Dir::Etc::SourceParts=/dev/null
+                    -o "Dir::State::Lists=$work/lists" -o APT::Sandbox::User=root
+                    -o Acquire::Check-Valid-Until=false)
     apt-get "${apt_opts[@]}" update -qq
-    (cd "$work/debs" && apt-get "${apt_opts[@]}" download -qq docker-compose docker-buildx)
-    mkdir -p "$work/root" "$PLUGIN_DIR"
-    for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$work/root"; done
-    install -m 0755 "$work"/root/usr/libexec/docker/cli-plugins/* "$PLUGIN_DIR/"
+    (cd "$work/debs" && apt-get "${apt_opts[@]}" download -qq "$@")
+    for deb in "$work"/debs/*.deb; do dpkg -x "$deb" "$into"; done
+    rm -rf "$work"
+}
+
+if [ ! -x "$SYSTEM_PLUGINS/docker-compose" ] || [ ! -x "$ENGINE_28/bin/dockerd" ]; then
+    step "Engine 28.5, Compose v2 2.40 and buildx 0.29 from Debian forky"
+    fetch forky "$ENGINE_28/root" docker.io containerd docker-compose docker-buildx
+    mkdir -p "$ENGINE_28/bin" "$SYSTEM_PLUGINS"
+    # forky's runc needs glibc 2.38: Debian 12's runc stays on PATH.
+    cp "$ENGINE_28"/root/usr/sbin/{dockerd,docker-proxy} \
+       "$ENGINE_28"/root/usr/bin/{containerd,containerd-shim-runc-v2} "$ENGINE_28/bin/"
+    install -m 0755 "$ENGINE_28"/root/usr/libexec/docker/cli-plugins/* "$SYSTEM_PLUGINS/"
+    rm -rf "$ENGINE_28/root"
+fi
+if [ ! -x "$CONFIG_20/cli-plugins/docker-compose" ]; then
+    step "Compose v2 2.26 and buildx 0.13 for Engine 20.10, from Debian trixie"
+    fetch trixie /tmp/trixie-plugins.$$ docker-compose docker-buildx
+    mkdir -p "$CONFIG_20/cli-plugins"
+    install -m 0755 /tmp/trixie-plugins.$$/usr/libexec/docker/cli-plugins/* "$CONFIG_20/cli-plugins/"
+    rm -rf /tmp/trixie-plugins.$$
 fi
 
-# --- Engine -----------------------------------------------------------------
-if docker info >/dev/null 2>&1; then
-    step "dockerd already answering"
+# --- The engine asked for -----------------------------------------------------------------------
+running=$(docker version -f '{{.Server.Version}}' 2>/dev/null || true)
+if [[ "$running" == "$engine".* ]]; then
+    step "Engine $running already answering"
 else
-    if pgrep -x dockerd >/dev/null; then
-        # A daemon that is still starting (e.g. a concurrent run of this
-        # script): a second one would only fail on the pid file.
-        step "dockerd running but not answering yet, waiting"
-    else
-        step "starting dockerd (log: $DOCKERD_LOG)"
-        # setsid + redirected stdio: the daemon must outlive this script and
-        # the CI step's shell without holding its pipes open.
-        setsid dockerd >"$DOCKERD_LOG" 2>&1 </dev/null &
-    fi
+    for pidfile in /var/run/docker-*.pid /var/run/docker.pid; do
+        [ -s "$pidfile" ] || continue
+        pid=$(cat "$pidfile")
+        if kill -0 "$pid" 2>/dev/null; then
+            step "stopping Engine ${running:-that does not answer} (pid $pid)"
+            kill "$pid"
+            for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+            kill -0 "$pid" 2>/dev/null && die "dockerd (pid $pid) did not stop within 60 s"
+        fi
+    done
+    path=$PATH
+    [ "$engine" = 28.5 ] && path=$ENGINE_28/bin:$PATH
+    log=/var/log/dockerd-$engine.log
+    step "starting Engine $engine (data root /var/lib/docker-$engine, log $log)"
+    # setsid and no inherited descriptors: the daemon outlives this script and its caller.
+    PATH=$path setsid dockerd --data-root "/var/lib/docker-$engine" --exec-root "/var/run/docker-$engine" \
+        --pidfile "/var/run/docker-$engine.pid" >"$log" 2>&1 </dev/null &
     for _ in $(seq 1 120); do
-        docker info >/dev/null 2>&1 && break
+        docker version -f '{{.Server.Version}}' >/dev/null 2>&1 && break
         sleep 0.5
     done
-    if ! docker info >/dev/null 2>&1; then
-        echo "---- last lines of $DOCKERD_LOG ----" >&2
-        tail -n 40 "$DOCKERD_LOG" >&2 || true
-        die "dockerd did not answer 'docker info' within 60 s"
+    if ! docker version >/dev/null 2>&1; then
+        tail -n 40 "$log" >&2
+        die "Engine $engine did not answer within 60 s"
     fi
 fi
 
-# --- Summary ----------------------------------------------------------------
+config=()
+[ "$engine" = 20.10 ] && config=(env DOCKER_CONFIG="$CONFIG_20")
 echo "engine:     $(docker version -f '{{.Server.Version}} (API {{.Server.APIVersion}})')"
-echo "compose v1: $(docker-compose version --short 2>/dev/null)"
-echo "compose v2: $(docker compose version --short)"
-echo "buildx:     $(docker buildx version | awk '{print $2}')"
+echo "compose v2: $("${config[@]}" docker compose version --short)"
+echo "buildx:     $("${config[@]}" docker buildx version | awk '{print $2}')"
+echo "compose v1: $(docker-compose version --short)"

@@ -10,7 +10,7 @@ import sys
 import pytest
 import yaml
 
-from tests.conftest import TEMPLATE_PROJECT_DIR, baked, run
+from tests.support import TEMPLATE_PROJECT_DIR, baked, run
 
 DATABASE_IMAGES = {"mysql": "mysql:8.4", "mariadb": "mariadb:11.4"}
 HEALTHCHECK_CLIENTS = {"mysql": "mysql", "mariadb": "mariadb"}

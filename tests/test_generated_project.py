@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.conftest import baked, run
+from tests.support import baked, run
 
 VARIANTS = [
     {},

@@ -4,7 +4,7 @@ import pytest
 from cookiecutter.exceptions import CookiecutterException
 from cookiecutter.main import cookiecutter
 
-from tests.conftest import TEMPLATE_DIR, baked
+from tests.support import TEMPLATE_DIR, baked
 
 OVERLONG = "a" * 31
 
