@@ -109,4 +109,4 @@ def test_a_server_that_never_answers_times_out_naming_the_last_error():
 
 
 def test_the_password_is_never_logged_by_ansible():
-    assert plugin.ActionModule.ARGUMENTS["password"]["no_log"] is True
+    assert plugin.ARGUMENTS["password"]["no_log"] is True

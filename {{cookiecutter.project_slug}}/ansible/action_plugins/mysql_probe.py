@@ -24,6 +24,17 @@ REFUSALS = {
 }
 
 
+ARGUMENTS = {
+    "host": {"type": "str", "required": True},
+    "port": {"type": "int", "required": True},
+    "database": {"type": "str", "required": True},
+    "user": {"type": "str", "required": True},
+    "password": {"type": "str", "required": True, "no_log": True},
+    "timeout": {"type": "float", "required": True},
+    "interval": {"type": "float", "required": True},
+}
+
+
 class ProbeFailed(Exception):
     """The database refused, or did not answer in time; the message says which."""
 
@@ -62,19 +73,9 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
 
-    ARGUMENTS = {
-        "host": {"type": "str", "required": True},
-        "port": {"type": "int", "required": True},
-        "database": {"type": "str", "required": True},
-        "user": {"type": "str", "required": True},
-        "password": {"type": "str", "required": True, "no_log": True},
-        "timeout": {"type": "float", "required": True},
-        "interval": {"type": "float", "required": True},
-    }
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec=self.ARGUMENTS)
+        _, args = self.validate_argument_spec(argument_spec=ARGUMENTS)
         try:
             waited, version = probe(**args)
         except ProbeFailed as error:

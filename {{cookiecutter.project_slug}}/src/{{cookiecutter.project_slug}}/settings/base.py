@@ -29,9 +29,9 @@ def env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# Each generated project gets its own key in place of this placeholder; release
-# settings insist on a key from the environment instead.
-SECRET_KEY = os.environ.get("SECRET_KEY", "__GENERATED_DJANGO_SECRET_KEY__")
+# A development-only placeholder, never a secret: release settings insist on a key from the
+# environment instead.
+SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-development-only-placeholder")
 
 DEBUG = env_bool("DEBUG", True)
 
