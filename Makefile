@@ -28,11 +28,12 @@ help: ## Show the targets and what they do
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{ printf "  %-15s %s\n", $$1, $$2 }'
 
 # The stamp is the venv's own pytest: rebuilt only when the requirements change.
-$(BIN)/pytest: requirements-dev.txt {{cookiecutter.project_slug}}/src/requirements.txt {{cookiecutter.project_slug}}/src/requirements-test.txt
+$(BIN)/pytest: requirements-dev.txt {{cookiecutter.project_slug}}/src/requirements-test.txt
 	${INFO} "Installing the template's dev dependencies into $(VENV)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet -r {{cookiecutter.project_slug}}/src/requirements-test.txt
 	touch $@
 
 venv: $(BIN)/pytest ## Create the virtualenv with the template's dev dependencies

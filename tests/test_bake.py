@@ -94,9 +94,11 @@ def test_copied_files_are_verbatim(bake):
                 assert copy.read_bytes() == source.read_bytes(), copy
 
 
-def test_ruff_is_clean(bake):
+def test_ruff_is_clean_with_the_projects_own_config(bake):
+    """What make lint checks, run on the host: lint rules and formatting."""
     _, project = bake
-    run([sys.executable, "-m", "ruff", "check", "--isolated", "--no-cache", str(project)], project)
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], project)
 
 
 def test_the_test_environment_shares_one_database_and_tags_images_per_build(bake):

@@ -23,8 +23,7 @@ def manage(*args, **env):
         name: value
         for name, value in os.environ.items()
         # Start from release defaults, whatever this environment overrides.
-        if name not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
-        and not name.startswith("SECURE_")
+        if name not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"} and not name.startswith("SECURE_")
     }
     environ.update(env, DJANGO_SETTINGS_MODULE=RELEASE_SETTINGS)
     return subprocess.run(
