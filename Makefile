@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 # here from Debian packages (make offline-images).
 PYTHON_IMAGE ?=
 DB_IMAGE ?=
-OFFLINE_IMAGES := PYTHON_IMAGE=offline/python:3.11-bookworm DB_IMAGE=offline/mariadb:10.11-bookworm
+OFFLINE_IMAGES := PYTHON_IMAGE=offline/python:3.11-bookworm DB_IMAGE=offline/mysql:9.7-sid
 
 BIN := $(VENV)/bin
 INFO := @bash -c 'if [ -t 1 ]; then printf "\033[1;33m=> %s\033[0m\n" "$$1"; else echo "=> $$1"; fi' INFO
