@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.support import baked, run
+from tests.support import DEFAULT_ANSWERS, baked, run
 
 VARIANTS = [
     {},
@@ -37,3 +37,17 @@ def test_the_project_tests_pass_on_sqlite(project, tmp_path):
     summary = completed.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary and "error" not in summary, summary
     assert 'failures="0"' in junit.read_text() and 'errors="0"' in junit.read_text()
+
+
+@pytest.mark.parametrize("python_version", [DEFAULT_ANSWERS["python_version"][0]])
+def test_the_locks_install_with_their_hashes(default_project, tmp_path, python_version):
+    """pip fetches every pinned file for that Python and checks its hash; nothing is installed."""
+    for lock in ("src/requirements-test.txt", "docker/agent/requirements.txt"):
+        run(
+            [
+                sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--no-deps",
+                "--require-hashes", "--only-binary=:all:", f"--python-version={python_version}",
+                "--target", str(tmp_path / "target"), "-r", lock,
+            ],
+            default_project,
+        )  # fmt: skip
