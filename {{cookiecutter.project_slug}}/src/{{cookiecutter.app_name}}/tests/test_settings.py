@@ -13,8 +13,15 @@ from django.conf import settings
 from django.core.management.utils import get_random_secret_key
 
 RELEASE_SETTINGS = settings.SETTINGS_MODULE.rsplit(".", 1)[0] + ".release"
-# Long and random enough for the deployment checks.
-SECRET_KEY = get_random_secret_key()
+# What a deployment provides; the database is never connected to, so any values do.
+DEPLOYMENT = {
+    "SECRET_KEY": get_random_secret_key(),  # long and random enough for the deployment checks
+    "ALLOWED_HOSTS": "example.com",
+    "MYSQL_HOST": "db",
+    "MYSQL_DATABASE": "app",
+    "MYSQL_USER": "app",
+    "MYSQL_PASSWORD": "x",
+}
 
 
 def manage(*args, **env):
@@ -23,7 +30,8 @@ def manage(*args, **env):
         name: value
         for name, value in os.environ.items()
         # Start from release defaults, whatever this environment overrides.
-        if name not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"} and not name.startswith("SECURE_")
+        if name not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+        and not name.startswith(("SECURE_", "MYSQL_"))
     }
     environ.update(env, DJANGO_SETTINGS_MODULE=RELEASE_SETTINGS)
     return subprocess.run(
@@ -38,15 +46,21 @@ def manage(*args, **env):
 
 
 @pytest.mark.parametrize(
-    "missing, env",
+    "missing, value",
     [
-        ("SECRET_KEY", {"ALLOWED_HOSTS": "example.com"}),
-        ("ALLOWED_HOSTS", {"SECRET_KEY": SECRET_KEY}),
-        ("ALLOWED_HOSTS", {"SECRET_KEY": SECRET_KEY, "ALLOWED_HOSTS": ","}),
+        ("SECRET_KEY", None),
+        ("ALLOWED_HOSTS", None),
+        ("ALLOWED_HOSTS", ","),
+        ("MYSQL_HOST", None),
+        ("MYSQL_PASSWORD", ""),
     ],
-    ids=["no SECRET_KEY", "no ALLOWED_HOSTS", "empty ALLOWED_HOSTS list"],
+    ids=["no SECRET_KEY", "no ALLOWED_HOSTS", "empty list", "no database", "empty password"],
 )
-def test_release_settings_refuse_to_load_without(missing, env):
+def test_release_settings_refuse_to_load_without(missing, value):
+    env = {name: given for name, given in DEPLOYMENT.items() if name != missing}
+    if value is not None:
+        env[missing] = value
+
     result = manage("check", **env)
 
     assert result.returncode != 0
@@ -55,13 +69,7 @@ def test_release_settings_refuse_to_load_without(missing, env):
 
 
 def test_release_settings_pass_the_deployment_checks():
-    result = manage(
-        "check",
-        "--deploy",
-        "--fail-level=WARNING",
-        SECRET_KEY=SECRET_KEY,
-        ALLOWED_HOSTS="example.com",
-    )
+    result = manage("check", "--deploy", "--fail-level=WARNING", **DEPLOYMENT)
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout

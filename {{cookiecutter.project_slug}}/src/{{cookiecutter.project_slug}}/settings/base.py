@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the static files (the browsable API's) collected into STATIC_ROOT: no web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Must come before CommonMiddleware, which can answer a request (with a
     # redirect) before CORS headers would otherwise be added.
     "corsheaders.middleware.CorsMiddleware",
@@ -106,6 +108,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 # collectstatic gathers the browsable API's assets here for the web server.
 STATIC_ROOT = os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
+# Only the release image collects them (and turns DEBUG off): elsewhere WhiteNoise looks for
+# them per request instead of warning that STATIC_ROOT does not exist.
+WHITENOISE_AUTOREFRESH = DEBUG
 
 REST_FRAMEWORK = {
     # The Todo-Backend API is public by specification: no logins, and so no

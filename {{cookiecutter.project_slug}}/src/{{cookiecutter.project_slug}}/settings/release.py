@@ -1,7 +1,8 @@
 """Settings for deployed services: the base settings, hardened.
 
-The deployment must provide SECRET_KEY and ALLOWED_HOSTS; the service refuses
-to start without them rather than run with a development default.
+Everything comes from the environment. The service refuses to start without
+SECRET_KEY, ALLOWED_HOSTS and the database settings rather than run with a
+development default.
 """
 
 import os
@@ -11,28 +12,41 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *
 from .base import env_bool, env_list
 
+# base.py reads them all, with development defaults that a deployment must not fall back to.
+REQUIRED = [
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "MYSQL_HOST",
+    "MYSQL_DATABASE",
+    "MYSQL_USER",
+    "MYSQL_PASSWORD",
+]
+for name in REQUIRED:
+    if not os.environ.get(name, "").strip(" ,"):
+        raise ImproperlyConfigured(
+            f"The {name} environment variable must be set for release settings."
+        )
 
-def missing(name):
-    return ImproperlyConfigured(
-        f"The {name} environment variable must be set for release settings."
-    )
-
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
-if not SECRET_KEY:
-    raise missing("SECRET_KEY")
-
+SECRET_KEY = os.environ["SECRET_KEY"].strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
-if not ALLOWED_HOSTS:
-    raise missing("ALLOWED_HOSTS")
 
 DEBUG = False
+WHITENOISE_AUTOREFRESH = False
+
+# Collected into STATIC_ROOT when the image is built, with content-hashed names, so WhiteNoise
+# serves them compressed and cacheable for ever.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER
 # (e.g. "HTTP_X_FORWARDED_PROTO,https") so Django recognises secure requests;
 # only an environment with no TLS at all (e.g. local acceptance tests) should
 # turn SECURE_SSL_REDIRECT off.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+# The image's HEALTHCHECK asks over plain HTTP from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
 _proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER", [])
 SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
 
