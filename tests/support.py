@@ -6,7 +6,9 @@ project; the conftest files hold fixtures only.
 
 import json
 import os
+import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from xml.etree import ElementTree
@@ -122,3 +124,298 @@ def junit_totals(report):
         if case.find("failure") is not None or case.find("error") is not None
     ]
     return totals, failed
+
+
+# --- The Docker layer: baked checkouts, the engine's state, wrapper images ---------------------
+
+# The generated Makefile's settings. A test runner's own (Jenkins sets BUILD_ID, for one) must not
+# leak into a baked project's make: the Docker layer's conftest removes them from its environment.
+PROJECT_SETTINGS = (
+    "PROJECT_NAME", "BUILD_ID", "COMPOSE", "PYTHON_IMAGE", "DB_IMAGE", "IMAGE", "PROBE_TIMEOUT",
+    "PORT", "REPORTS_DIR", "ARGS", "BUILD_FLAGS", "VERBOSE", "MYSQL_PASSWORD",
+    "MYSQL_ROOT_PASSWORD", "SECRET_KEY", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
+)  # fmt: skip
+
+
+def unavailable(reason):
+    """Fail under CI, where the Docker layer is the point of the run; skip elsewhere; say why."""
+    if IN_CI:
+        pytest.fail(f"CI=true and the Docker layer cannot run: {reason}", pytrace=False)
+    pytest.skip(f"Docker layer skipped: {reason} (under CI=true this is a failure)")
+
+
+def command_works(*command):
+    try:
+        return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def compose_command(generation):
+    """The command line of a Compose generation ("v2", "v1"); unavailable() when not installed."""
+    command = COMPOSE_GENERATIONS[generation]
+    if not command_works(*command.split(), "version"):
+        unavailable(f"Compose {generation} ('{command}') is not installed")
+    return command
+
+
+def require_image(image):
+    if not command_works("docker", "image", "inspect", image):
+        unavailable(
+            f"image {image} is not on the engine (build it, pull it or set TEMPLATE_*_IMAGE)"
+        )
+
+
+def settings_file(folder):
+    """The KEY=VALUE settings of a checkout's .env ({} before its first make)."""
+    path = Path(folder) / ".env"
+    if not path.is_file():
+        return {}
+    lines = (line.partition("=") for line in path.read_text().splitlines())
+    return {key: value for key, sep, value in lines if sep and not key.startswith("#")}
+
+
+class Checkout:
+    """One baked project as a developer has it: a folder, and the settings of its first make."""
+
+    def __init__(self, path, slug, settings):
+        self.path = Path(path)
+        self.slug = slug
+        self.settings = settings
+
+    def __repr__(self):
+        return f"Checkout({self.path}, {self.settings})"
+
+    def make(self, target, *arguments, timeout=900):
+        return make(self.path, target, self.settings, *arguments, timeout=timeout)
+
+    @property
+    def build_id(self):
+        return settings_file(self.path).get("BUILD_ID") or self.settings.get("BUILD_ID")
+
+    @property
+    def compose_project(self):
+        return f"{self.slug}-{self.build_id}"
+
+    def compose(self, *arguments, timeout=300):
+        """A plain compose command in the checkout, as a user types it: it reads .env."""
+        command = [*self.settings["COMPOSE"].split(), *arguments]
+        return run(command, cwd=self.path, timeout=timeout, check=False)
+
+    def copy(self, destination, **settings):
+        """Another checkout of the same project (the folder as it is, without .env or reports)."""
+        shutil.copytree(self.path, destination, ignore=shutil.ignore_patterns(".env", "reports"))
+        return Checkout(destination, self.slug, {**self.settings, **settings})
+
+    def report(self):
+        """The JUnit totals and failed tests of the last make test's reports/unittests.xml."""
+        return junit_totals(self.path / "reports" / "unittests.xml")
+
+
+class Projects:
+    """Bakes projects with a slug and BUILD_ID of their own; make-cleans each one at the end."""
+
+    def __init__(self, cookies, provide_image):
+        self.cookies = cookies
+        self.provide_image = provide_image
+        self.handed_out = []
+
+    def __call__(self, generation="v2", build_id="unique", **answers):
+        """A checkout baked with these answers; build_id=None lets the Makefile pick one."""
+        answers = {"project_slug": f"todo{uuid.uuid4().hex[:8]}", **answers}
+        database = answers.get("database", "mysql")
+        python = answers.get("python_version", "3.11")
+        settings = {
+            "COMPOSE": compose_command(generation),
+            "PYTHON_IMAGE": self.provide_image(PYTHON_IMAGES[python]),
+            "DB_IMAGE": self.provide_image(DB_IMAGES[database]),
+        }
+        if build_id:
+            settings["BUILD_ID"] = unique_build_id() if build_id == "unique" else build_id
+        checkout = Checkout(
+            baked(self.cookies.bake(extra_context=answers)), answers["project_slug"], settings
+        )
+        self.handed_out.append(checkout)
+        return checkout
+
+    def copy(self, checkout, destination, **settings):
+        """Another checkout of the same project, make-cleaned at the end too."""
+        other = checkout.copy(destination, **settings)
+        self.handed_out.append(other)
+        return other
+
+    def clean(self):
+        """make clean each checkout; then nothing of their applications may be left."""
+        failures = []
+        for checkout in self.handed_out:
+            cleaned = checkout.make("clean")
+            if cleaned.returncode != 0:
+                failures.append(f"make clean in {checkout.path}: {explain(cleaned)}")
+        for slug in {checkout.slug for checkout in self.handed_out}:
+            left = {kind: found for kind, found in application_objects(slug).items() if found}
+            if left:
+                failures.append(f"make clean left these of {slug}: {left}")
+                remove_application(slug)
+        self.handed_out.clear()
+        if failures:
+            pytest.fail("\n".join(failures), pytrace=False)
+
+
+def remove_application(slug):
+    """What make clean left of a baked project: removed, so the shared engine stays clean."""
+    objects = application_objects(slug)
+    for container in objects["containers"]:
+        docker("rm", "--force", "--volumes", container, check=False)
+    for kind in ("network", "volume"):
+        for name in application_objects(slug)[f"{kind}s"]:
+            docker(kind, "rm", name, check=False)
+    for image in objects["images"]:
+        docker("image", "rm", "--force", image, check=False)
+
+
+def application_objects(application):
+    """Every container, volume, network and image the baked project labels as its own."""
+    label = f"label=application={application}"
+    return {
+        "containers": ids("ps", "--all", "--quiet", "--no-trunc", "--filter", label),
+        "volumes": ids("volume", "ls", "--quiet", "--filter", label),
+        "networks": ids("network", "ls", "--quiet", "--no-trunc", "--filter", label),
+        "images": ids("image", "ls", "--all", "--quiet", "--no-trunc", "--filter", label),
+    }
+
+
+def inspect(kind, object_ids):
+    if not object_ids:
+        return []
+    shown = docker(kind, "inspect", *object_ids, check=False)
+    return json.loads(shown.stdout or "[]")  # an object removed meanwhile is left out
+
+
+def owner_of(labels, name):
+    """Whose an object is: the application or compose project its labels name, else its name."""
+    labels = labels or {}
+    return labels.get("application") or labels.get("com.docker.compose.project") or name
+
+
+def engine_inventory():
+    """engine_state() with what each object is and whose: {kind: {id: (owner, description)}}.
+
+    The owner is given by owner_of(), or by the tag of an image; an anonymous volume or an
+    untagged image has the owner of the container using it, else None.
+    """
+    inventory = {"taken_at": time.time()}
+    inventory.update({kind: {} for kind in ENGINE_KINDS})
+    users = {}  # volume name or image ID -> the owner of a container using it
+    for container in inspect("container", ids("ps", "--all", "--quiet", "--no-trunc")):
+        owner = owner_of(container["Config"]["Labels"], container["Name"].lstrip("/"))
+        inventory["containers"][container["Id"]] = (owner, f"container {container['Name']}")
+        users[container["Image"]] = owner
+        for mount in container["Mounts"]:
+            users[mount.get("Name")] = owner
+    for network in inspect("network", ids("network", "ls", "--quiet", "--no-trunc")):
+        owner = owner_of(network["Labels"], network["Name"])
+        inventory["networks"][network["Id"]] = (owner, f"network {network['Name']}")
+    for volume in inspect("volume", ids("volume", "ls", "--quiet")):
+        name = volume["Name"]
+        owner = owner_of(volume["Labels"], None if anonymous(name) else name) or users.get(name)
+        inventory["volumes"][name] = (owner, f"volume {name} {volume['Labels'] or ''}")
+    for image in inspect("image", ids("image", "ls", "--all", "--quiet", "--no-trunc")):
+        tags = image.get("RepoTags") or []
+        owner = owner_of(image["Config"].get("Labels"), tags[0] if tags else None)
+        owner = owner or users.get(image["Id"])
+        inventory["images"][image["Id"]] = (owner, f"image {image['Id'][7:19]} {tags}")
+    return inventory
+
+
+ENGINE_KINDS = ("containers", "volumes", "networks", "images")
+
+
+def anonymous(volume_name):
+    return len(volume_name) == 64 and all(c in "0123456789abcdef" for c in volume_name)
+
+
+def volume_users(since):
+    """The owner of the container that mounted each volume since then, from the engine's events
+    (the container may be gone: its create event kept its labels)."""
+
+    def events(kind, action):
+        listed = docker(
+            "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
+            "--filter", f"type={kind}", "--filter", f"event={action}", "--format", "{{json .}}",
+        )  # fmt: skip
+        return [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+
+    created = {
+        event["Actor"]["ID"]: owner_of(event["Actor"]["Attributes"], None)
+        for event in events("container", "create")
+    }
+    return {
+        event["Actor"]["ID"]: created.get(event["Actor"]["Attributes"].get("container"))
+        for event in events("volume", "mount")
+    }
+
+
+def engine_changes(before, after, application):
+    """What appeared or vanished between two engine_inventory()s, but for what others did meanwhile.
+
+    Objects owned by another application, compose project, name or tag are others' business on a
+    shared engine; those of this application and the anonymous volumes and untagged images of
+    nobody's are compared (on an engine of its own, as in CI, every change a make could make).
+    """
+
+    def compared(owner):
+        return owner is None or owner == application or owner.startswith(f"{application}-")
+
+    changes = []
+    mounted_by = None
+    for kind in ENGINE_KINDS:
+        for object_id in sorted(before[kind].keys() ^ after[kind].keys()):
+            owner, description = before[kind].get(object_id) or after[kind][object_id]
+            if owner is None and kind == "volumes":
+                mounted_by = mounted_by or volume_users(before["taken_at"])
+                owner = mounted_by.get(object_id)
+            if compared(owner):
+                verb = "appeared" if object_id in after[kind] else "vanished"
+                changes.append(f"{description} (owner {owner}) {verb}")
+    return changes
+
+
+# Images that wrap a database image with another entrypoint; the build of the project's db image
+# still runs the wrapped image's own initialisation, only its containers start differently.
+def wrapper_image(base, role, entrypoint, cmd):
+    """`base` with another entrypoint and command, under a tag of its own; returns the tag."""
+    dockerfile = (
+        f"FROM {base}\n"
+        f"ENTRYPOINT {json.dumps(entrypoint)}\n"
+        f"CMD {json.dumps(cmd)}\n"
+        "LABEL template-tests=wrapper\n"
+    )
+    tag = f"template-tests/{role}:{uuid.uuid4().hex[:8]}"
+    built = subprocess.run(
+        ["docker", "build", "--quiet", "--tag", tag, "-"],
+        input=dockerfile, text=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    if built.returncode != 0:
+        pytest.fail(explain(built, f"docker build of {tag} FROM {base}"))
+    return tag
+
+
+def image_config(image, key):
+    shown = docker("image", "inspect", "--format", f"{{{{json .Config.{key}}}}}", image)
+    return json.loads(shown.stdout) or []
+
+
+def late_image(base, seconds):
+    """A database that starts `seconds` late, then exactly as `base` does."""
+    late = ["/bin/sh", "-c", f'sleep {seconds}; exec "$0" "$@"', *image_config(base, "Entrypoint")]
+    return wrapper_image(base, "late-db", late, image_config(base, "Cmd"))
+
+
+def never_ready_image(base):
+    """A database container that runs and never listens (and stops at once when asked)."""
+    forever = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 0.2; done"]
+    return wrapper_image(base, "never-ready-db", forever, [])
+
+
+def remove_image(tag):
+    docker("image", "rm", "--force", tag, check=False)

@@ -1,45 +1,45 @@
-"""The Docker layer: bakes projects and runs their own make on a real engine.
+"""Fixtures of the Docker layer: baked projects run with their own make on a real engine.
 
-Under CI=true this layer is the point of the run, so a missing engine or Compose generation is a
-failure, never a skip. Elsewhere it is a skip that says why. The images default to the
-registry-free stand-ins of `make offline-images` (built here when missing); set
-TEMPLATE_PYTHON_IMAGE and TEMPLATE_DB_IMAGE to test against other images, e.g. the public ones.
+Under CI=true this layer is the point of the run, so a missing engine, Compose generation or
+image is a failure, never a skip; elsewhere it is a skip that says why (support.unavailable).
+The images default to the registry-free stand-ins of `make offline-images` (built here when
+missing); TEMPLATE_*_IMAGE names others, e.g. the public ones (tests/support.py).
 """
 
 import os
+import pwd
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 
-from bench import slow_db
-from tests.conftest import TEMPLATE_DIR
+from tests.support import (
+    DB_IMAGES,
+    PROJECT_SETTINGS,
+    PYTHON_IMAGES,
+    TEMPLATE_DIR,
+    Projects,
+    command_works,
+    docker,
+    explain,
+    late_image,
+    never_ready_image,
+    remove_image,
+    unavailable,
+    unique_build_id,
+)
 
-OFFLINE_PYTHON_IMAGE = "offline/python:3.11-bookworm"
-OFFLINE_DB_IMAGE = "offline/mariadb:10.11-bookworm"
-PYTHON_IMAGE = os.environ.get("TEMPLATE_PYTHON_IMAGE", OFFLINE_PYTHON_IMAGE)
-DB_IMAGE = os.environ.get("TEMPLATE_DB_IMAGE", OFFLINE_DB_IMAGE)
-COMPOSE_GENERATIONS = {"v2": "docker compose", "v1": "docker-compose"}
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-MAKE_TIMEOUT = 900
-
-
-# Measurements the tests make on the way (timings, counts), printed at the end of the run.
+OFFLINE_IMAGES = {
+    "offline/python:3.11-bookworm",
+    "offline/python:3.13-trixie",
+    "offline/mysql:9.7-sid",
+    "offline/mariadb:11.8-trixie",
+}
+# A late database is this many seconds late: well past the few a server takes to start, well
+# inside the agent's default PROBE_TIMEOUT.
+LATE_SECONDS = 30
 FIGURES = []
-
-
-def record_figure(text):
-    FIGURES.append(text)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if FIGURES:
-        terminalreporter.section("Docker layer figures")
-        for text in FIGURES:
-            terminalreporter.write_line(text)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -51,154 +51,141 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.docker)
 
 
-def unavailable(reason):
-    """Fail under CI, skip elsewhere, always saying why."""
-    if IN_CI:
-        pytest.fail(f"CI=true and the Docker layer cannot run: {reason}", pytrace=False)
-    pytest.skip(f"Docker layer skipped: {reason} (under CI=true this is a failure)")
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("Docker layer figures")
+        for text in FIGURES:
+            terminalreporter.write_line(text)
 
 
-def command_works(command):
-    try:
-        return subprocess.run(command, capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+@pytest.fixture(scope="session")
+def record_figure():
+    """Keep a measurement (timings, counts) for the summary printed at the end of the run."""
+    return FIGURES.append
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _runner_settings_removed():
+    """The runner's own BUILD_ID, COMPOSE, ... would be every baked project's: leave them out."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in PROJECT_SETTINGS:
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
 def docker_engine():
     if shutil.which("docker") is None:
         unavailable("no docker client on PATH (run .ci/install-docker.sh or install Docker)")
-    if not command_works(["docker", "info"]):
+    if not command_works("docker", "info"):
         unavailable("'docker info' fails: no engine answers (start dockerd or set DOCKER_HOST)")
 
 
 @pytest.fixture(autouse=True)
 def _engine_required(docker_engine):
-    """Every test of this layer needs the engine; the fixture above decides skip or failure."""
+    """Every test of this layer needs the engine; docker_engine decides skip or failure."""
+
+
+def on_engine(image):
+    return command_works("docker", "image", "inspect", image)
 
 
 @pytest.fixture(scope="session")
-def base_images(docker_engine):
-    """The images the baked projects use, built from Debian packages when they are the defaults."""
-    if (PYTHON_IMAGE, DB_IMAGE) == (OFFLINE_PYTHON_IMAGE, OFFLINE_DB_IMAGE):
-        built = subprocess.run(
-            ["bash", str(TEMPLATE_DIR / "offline-images/build.sh")],
-            capture_output=True, text=True, timeout=1800,
-        )  # fmt: skip
-        if built.returncode != 0:
-            unavailable(
-                f"make offline-images failed:\n{built.stdout[-3000:]}{built.stderr[-3000:]}"
-            )
-    for image in (PYTHON_IMAGE, DB_IMAGE):
-        if not command_works(["docker", "image", "inspect", image]):
-            unavailable(f"image {image} is not on the engine (pull it or run make offline-images)")
-    return {"PYTHON_IMAGE": PYTHON_IMAGE, "DB_IMAGE": DB_IMAGE}
+def provide_image(docker_engine):
+    """A function that returns an image once it is on the engine: the stand-ins are built by
+    offline-images/build.sh (once a session) when missing; any other missing image is
+    unavailable()."""
+    failed_build = []
+
+    def provide(image):
+        if image in OFFLINE_IMAGES and not failed_build and not on_engine(image):
+            built = subprocess.run(
+                ["bash", str(TEMPLATE_DIR / "offline-images/build.sh")],
+                capture_output=True, text=True, timeout=3600,
+            )  # fmt: skip
+            if built.returncode != 0:
+                failed_build.append(f" (offline-images/build.sh failed: {explain(built)})")
+        if not on_engine(image):
+            unavailable(f"image {image} is not on the engine{''.join(failed_build)}")
+        return image
+
+    return provide
 
 
-def compose_command(generation):
-    command = COMPOSE_GENERATIONS[generation]
-    if not command_works([*command.split(), "version"]):
-        unavailable(f"Compose {generation} ('{command}') is not installed")
-    return command
-
-
-def engine_state():
-    """What make clean must leave as it found it: containers, volumes and networks."""
-
-    def ids(*command):
-        listed = subprocess.run(["docker", *command], capture_output=True, text=True, check=True)
-        return sorted(listed.stdout.split())
-
+@pytest.fixture(scope="session")
+def base_images(provide_image):
+    """The default Python image and the MariaDB stand-in (test_offline_images checks them)."""
     return {
-        "containers": ids("ps", "--all", "--quiet", "--no-trunc"),
-        "volumes": ids("volume", "ls", "--quiet"),
-        "networks": ids("network", "ls", "--quiet", "--no-trunc"),
+        "PYTHON_IMAGE": provide_image(PYTHON_IMAGES["3.11"]),
+        "DB_IMAGE": provide_image(DB_IMAGES["mariadb"]),
     }
 
 
-def project_containers(compose_project, *labels):
-    """IDs of the compose project's containers, stopped ones included, with these labels too."""
-    filters = [
-        f"label=com.docker.compose.project={compose_project}",
-        *(f"label={x}" for x in labels),
-    ]
-    command = ["docker", "ps", "--all", "--quiet"]
-    for value in filters:
-        command += ["--filter", value]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
+@pytest.fixture
+def new_project(cookies_session, provide_image):
+    projects = Projects(cookies_session, provide_image)
+    yield projects
+    projects.clean()
 
 
-def dangling_images(label):
-    listed = subprocess.run(
-        ["docker", "images", "--quiet", "--filter", "dangling=true", "--filter", f"label={label}"],
+@pytest.fixture(scope="module")
+def new_module_project(cookies_session, provide_image):
+    """new_project for fixtures that bake once for a whole module."""
+    projects = Projects(cookies_session, provide_image)
+    yield projects
+    projects.clean()
+
+
+@pytest.fixture(scope="session")
+def late_db_image(provide_image):
+    """The MySQL stand-in, started LATE_SECONDS late by a wrapper that sleeps first."""
+    tag = late_image(provide_image(DB_IMAGES["mysql"]), LATE_SECONDS)
+    yield tag
+    remove_image(tag)
+
+
+@pytest.fixture(scope="session")
+def never_ready_db_image(provide_image):
+    """The MySQL stand-in whose containers never start the server."""
+    tag = never_ready_image(provide_image(DB_IMAGES["mysql"]))
+    yield tag
+    remove_image(tag)
+
+
+@pytest.fixture
+def bystanders(provide_image):
+    """A container, volume, network and image of nobody's, which no make clean may touch."""
+    name = f"bystander-{unique_build_id()}"
+    image = provide_image(PYTHON_IMAGES["3.11"])
+    docker("network", "create", name)
+    docker("volume", "create", name)
+    docker("create", "--name", name, "--network", name, "--volume", f"{name}:/data", image, "true")
+    built = subprocess.run(
+        ["docker", "build", "--quiet", "--label", "application=bystander", "-"],
+        input=f"FROM {image}\nRUN echo {name} >/bystander\n",
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    return listed.stdout.split()
+    objects = {"container": name, "volume": name, "network": name, "image": built.stdout.strip()}
+    yield objects
+    docker("rm", "--force", name, check=False)
+    docker("volume", "rm", name, check=False)
+    docker("network", "rm", name, check=False)
+    docker("image", "rm", "--force", objects["image"], check=False)
 
 
-def make(project, target, env, *arguments, timeout=MAKE_TIMEOUT):
-    """Run the baked project's own make, as a user would, and keep its output for the report."""
-    completed = subprocess.run(
-        ["make", target, *arguments],
-        cwd=project, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-    log = project / f"make-{target}.log"
-    with log.open("a") as out:
-        out.write(f"$ make {target} {' '.join(arguments)} -> {completed.returncode}\n")
-        out.write(completed.stdout + completed.stderr)
-    return completed
+DOCKER_GROUP_USER = "template-tester"
 
 
-def explain(completed):
-    return f"exit {completed.returncode}\n--- stdout\n{completed.stdout[-5000:]}\n--- stderr\n{completed.stderr[-5000:]}"
-
-
-def junit_totals(report):
-    """Totals over every <testsuite> of a JUnit report, and the names of the failed tests."""
-    root = ElementTree.parse(report).getroot()
-    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
-    totals = {
-        key: sum(int(suite.get(key, 0)) for suite in suites)
-        for key in ("tests", "failures", "errors", "skipped")
-    }
-    failed = [
-        case.get("name")
-        for case in root.iter("testcase")
-        if case.find("failure") is not None or case.find("error") is not None
-    ]
-    return totals, failed
-
-
-def coverage_rate(report):
-    return float(ElementTree.parse(report).getroot().get("line-rate"))
-
-
-def unique_build_id():
-    return f"t{uuid.uuid4().hex[:8]}"
-
-
-def bake_project(cookies, **answers):
-    result = cookies.bake(extra_context=answers)
-    assert result.exception is None, repr(result.exception)
-    return Path(result.project_path)
-
-
-def project_env(base_images, compose, build_id, **extra):
-    env = {**base_images, "COMPOSE": compose, "BUILD_ID": build_id, **extra}
-    return {key: str(value) for key, value in env.items()}
-
-
-@pytest.fixture(scope="session")
-def late_db_image(base_images):
-    """The database image, started 30 s late: a wrapper sleeps before the real entrypoint."""
-    tag = slow_db.late_db_image(base_images["DB_IMAGE"], 30)
-    yield tag
-    slow_db.remove_image(tag)
-
-
-@pytest.fixture(scope="session")
-def never_ready_db_image(base_images):
-    tag = slow_db.never_ready_db_image(base_images["DB_IMAGE"])
-    yield tag
-    slow_db.remove_image(tag)
+@pytest.fixture
+def docker_group_user():
+    """An ordinary user in the docker group, as on a developer's machine."""
+    if os.getuid() != 0:
+        unavailable("creating a non-root user in the docker group needs root")
+    if subprocess.run(["getent", "group", "docker"], capture_output=True).returncode != 0:
+        unavailable("there is no docker group on this machine")
+    subprocess.run(["userdel", "--remove", DOCKER_GROUP_USER], capture_output=True)
+    subprocess.run(
+        ["useradd", "--create-home", "--groups", "docker", DOCKER_GROUP_USER], check=True
+    )
+    yield pwd.getpwnam(DOCKER_GROUP_USER)
+    subprocess.run(["userdel", "--remove", DOCKER_GROUP_USER], capture_output=True)
