@@ -9,12 +9,14 @@ import shutil
 import sys
 from pathlib import Path
 
-USE_GITHUB_ACTIONS = json.loads(r'''{{ cookiecutter.use_github_actions | tojson }}''')
+CI = json.loads(r'''{{ cookiecutter.ci | tojson }}''')
 
 
 def remove_unchosen(root):
-    if not USE_GITHUB_ACTIONS:
+    if CI != "github":
         shutil.rmtree(root / ".github")
+    if CI != "gitlab":
+        (root / ".gitlab-ci.yml").unlink()
 
 
 def main():

@@ -21,7 +21,7 @@ ANSWERS = {
     "database": json.loads(r'''{{ cookiecutter.database | tojson }}'''),
     "python_version": json.loads(r'''{{ cookiecutter.python_version | tojson }}'''),
     "image_name": json.loads(r'''{{ cookiecutter.image_name | tojson }}'''),
-    "use_github_actions": json.loads(r'''{{ cookiecutter.use_github_actions | tojson }}'''),
+    "ci": json.loads(r'''{{ cookiecutter.ci | tojson }}'''),
 }
 
 # Python package names: the MySQL user name (<= 32 characters in MySQL 8) is the slug too.
@@ -34,6 +34,7 @@ SHADOWED_IMPORTS = {
     "test", "tests", "conftest",
 }  # fmt: skip
 DATABASES = ("mysql", "mariadb")
+CI_SERVICES = ("github", "gitlab", "none")
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")  # the ones Django 5.2 supports
 # Docker's reference grammar: optional registry host[:port], then lowercase path components.
 IMAGE_NAME = re.compile(
@@ -121,9 +122,9 @@ def problems(answers):
             "components separated by '/', optionally after a registry host, e.g. "
             "'todobackend' or 'registry.example.com/team/todobackend'."
         )
-    if not isinstance(answers["use_github_actions"], bool):
+    if answers["ci"] not in CI_SERVICES:
         found.append(
-            f"use_github_actions {answers['use_github_actions']!r} is not a yes/no answer; use true or false."
+            f"ci {answers['ci']!r} is not supported; choose one of {', '.join(CI_SERVICES)}."
         )
     return [message for message in found if message]
 

@@ -21,10 +21,11 @@ MATRIX = {
     "mariadb": {"database": "mariadb"},
     "python-3.13": {"python_version": "3.13"},
     "python-3.11": {"python_version": "3.11"},
-    "no-actions": {"use_github_actions": False},
+    "gitlab": {"ci": "gitlab"},
+    "no-ci": {"ci": "none"},
     "renamed": RENAMED,
-    "mariadb-3.13-no-actions-renamed": {
-        "database": "mariadb", "python_version": "3.13", "use_github_actions": False, **RENAMED,
+    "mariadb-3.13-no-ci-renamed": {
+        "database": "mariadb", "python_version": "3.13", "ci": "none", **RENAMED,
     },
     "mysql-3.11-renamed": {"database": "mysql", "python_version": "3.11", **RENAMED},
 }  # fmt: skip
@@ -45,7 +46,7 @@ def project_files(project):
 
 @pytest.fixture(scope="module", params=list(MATRIX.values()), ids=list(MATRIX))
 def bake(request, cookies_session):
-    answers = {"use_github_actions": True, **request.param}
+    answers = {"ci": "github", **request.param}
     return answers, baked(cookies_session.bake(extra_context=request.param))
 
 
@@ -67,7 +68,8 @@ def test_layout_follows_todobackend(bake):
     ]  # fmt: skip
     assert [path for path in expected if not (project / path).is_file()] == []
     assert list((project / f"src/{app}/tests").glob("test_*.py"))
-    assert (project / ".github/workflows/test.yml").is_file() == answers["use_github_actions"]
+    assert (project / ".github/workflows/ci.yml").is_file() == (answers["ci"] == "github")
+    assert (project / ".gitlab-ci.yml").is_file() == (answers["ci"] == "gitlab")
 
 
 def test_everything_is_rendered(bake):
@@ -86,7 +88,7 @@ def test_everything_is_rendered(bake):
 def test_copied_files_are_verbatim(bake):
     answers, project = bake
     for folder in COPIED_WITHOUT_RENDER:
-        if folder == ".github" and not answers["use_github_actions"]:
+        if folder == ".github" and answers["ci"] != "github":
             continue
         for source in (TEMPLATE_PROJECT_DIR / folder).rglob("*"):
             if source.is_file() and "__pycache__" not in source.parts:

@@ -133,7 +133,7 @@ def test_bad_answer_is_refused_clearly(tmp_path, capfd, case):
 
 @pytest.mark.parametrize(
     "question, value",
-    [("database", "postgres"), ("python_version", "2.7")],
+    [("database", "postgres"), ("python_version", "2.7"), ("ci", "jenkins")],
 )
 def test_unknown_choice_is_refused_before_generation(tmp_path, question, value):
     output_dir, error = bake_into(tmp_path, {question: value})
