@@ -1,120 +1,163 @@
 #!/usr/bin/env bash
-# Builds the registry-free stand-ins for the public images the generated
-# projects use (see README.md):
-#   offline/debian-base:bookworm   mmdebstrap rootfs, `docker import`ed
-#   offline/python:3.11-bookworm   ~ python:3.11-slim, trusts the host's CAs
-#   offline/mariadb:10.11-bookworm ~ mariadb:10.11 / mysql entrypoint contract
-# Each image carries a label with a hash of its inputs; an image whose label
-# matches is not rebuilt, so a warm run only costs a few `docker` calls.
-# Env: FORCE=1 rebuilds everything; DOCKER_BUILDKIT=0 forces the legacy
-# builder (the Dockerfiles work with both).
+# Builds the registry-free stand-ins for the public images the generated projects use (see
+# README.md). Usage: build.sh [IMAGE...] (default: all of them).
+#
+# Each image is a Debian rootfs made by mmdebstrap with its packages already installed, `docker
+# import`ed as offline/rootfs:<name>, plus a small Dockerfile (config, entrypoint, metadata).
+# The rootfs tarballs are cached on disk under the hash of their recipe, so building on another
+# engine (data root) costs only the import and the Dockerfile build. Every image is labelled
+# with the hash of its inputs and skipped when that label matches.
+# Env: FORCE=1 rebuilds the images (not the cached tarballs: delete $OFFLINE_IMAGES_CACHE for
+# that); DOCKER_BUILDKIT=0 selects the legacy builder (the Dockerfiles work with both).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SUITE=bookworm
-BASE_IMAGE=offline/debian-base:bookworm
-PYTHON_IMAGE=offline/python:3.11-bookworm
-MARIADB_IMAGE=offline/mariadb:10.11-bookworm
 HASH_LABEL=offline-images.inputs-hash
-# Where the images' apt sources come from: the machine's own mirror, so the
-# build works wherever the host's apt works.
+RECIPE_VERSION=2 # bump to invalidate every cached rootfs
+CACHE=${OFFLINE_IMAGES_CACHE:-/var/cache/offline-images}
+# The Debian mirror: the one the host's apt uses, so the build works wherever the host's apt does.
 APT_SOURCES=${OFFLINE_IMAGES_APT_SOURCES:-/etc/apt/sources.list.d/debian.sources}
-# The CA bundle the python image trusts: the host's, which holds any CA that
-# re-signs HTTPS on this network (corporate proxy / CI mirror).
+# The CA bundle the python images trust: the host's, which holds any CA that re-signs HTTPS on
+# this network (corporate proxy, CI mirror).
 CA_BUNDLE=${OFFLINE_IMAGES_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 FORCE=${FORCE:-0}
 
+PYTHON_PACKAGES=ca-certificates,python3,python3-venv,python3-pip,python-is-python3
+# systemd-standalone-sysusers: mysql-server needs a sysusers implementation, not all of systemd.
+MYSQL_PACKAGES=mysql-server,mysql-client,systemd-standalone-sysusers
+# image, Debian suite, packages, folder (build context, rootfs-hook.sh), Dockerfile
+IMAGES=(
+	"offline/python:3.11-bookworm bookworm $PYTHON_PACKAGES python Dockerfile"
+	"offline/python:3.13-trixie trixie $PYTHON_PACKAGES python Dockerfile"
+	"offline/mariadb:11.8-trixie trixie mariadb-server,mariadb-client db mariadb.Dockerfile"
+	"offline/mysql:9.7-sid sid $MYSQL_PACKAGES db mysql.Dockerfile"
+)
+MMDEBSTRAP_OPTIONS=(
+	--variant=minbase
+	--aptopt='Acquire::Languages "none"'
+	# The mirror may be a dated snapshot: newer suites' Release files are past their Valid-Until.
+	--aptopt='Acquire::Check-Valid-Until "false"'
+	--dpkgopt=force-unsafe-io
+	--dpkgopt='path-exclude=/usr/share/man/*'
+	--dpkgopt='path-exclude=/usr/share/info/*'
+	--dpkgopt='path-exclude=/usr/share/locale/*'
+	--dpkgopt='path-exclude=/usr/share/doc/*'
+	--dpkgopt='path-include=/usr/share/doc/*/copyright'
+)
+
 step() { printf '=> %s\n' "$*"; }
-die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+die() {
+	printf 'ERROR: %s\n' "$*" >&2
+	exit 1
+}
+sha() { sha256sum | cut -c1-64; }
+image_hash() { docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$1" 2>/dev/null || true; }
+up_to_date() { [ "$(image_hash "$1")" = "$2" ]; }
+# Names and contents of a folder's files, independent of where the checkout is.
+dir_hash() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha); }
+
+# apt sources for SUITE from the host's mirror (and security mirror, if it has one).
+mirror=$(awk '$1 == "URIs:" { print $2; exit }' "$APT_SOURCES" 2>/dev/null || true)
+security=$(awk '$1 == "URIs:" && /security/ { print $2; exit }' "$APT_SOURCES" 2>/dev/null || true)
+sources() {
+	echo "deb ${mirror:-http://deb.debian.org/debian} $1 main"
+	if [ "$1" != sid ]; then
+		echo "deb ${mirror:-http://deb.debian.org/debian} $1-updates main"
+		if [ -n "$security" ]; then echo "deb $security $1-security main"; fi
+	fi
+}
 
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/offline-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-
 command -v docker >/dev/null || die "docker not found (run .ci/install-docker.sh)"
 docker info >/dev/null 2>&1 || die "no Docker engine answers (run .ci/install-docker.sh)"
 [ -r "$CA_BUNDLE" ] || die "CA bundle $CA_BUNDLE not readable"
-
-image_hash() { docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$1" 2>/dev/null || true; }
-image_id()   { docker image inspect -f '{{.Id}}' "$1"; }
-# Hash of a directory's files (names relative, so any checkout path gives the same).
-dir_hash()   { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum); }
-up_to_date() { [ "$FORCE" != 1 ] && [ "$(image_hash "$1")" = "$2" ]; }
-
-# --- base rootfs ------------------------------------------------------------
-# One rootfs for both images: python is needed by one and harmless in the
-# other, and a second mmdebstrap run would cost ~25 s.
-mm_args=(--variant=minbase --include=ca-certificates,python3,python3-venv,python3-pip
-         --aptopt='Acquire::Languages "none"'
-         --dpkgopt='path-exclude=/usr/share/man/*'
-         --dpkgopt='path-exclude=/usr/share/doc/*'
-         --dpkgopt='path-include=/usr/share/doc/*/copyright'
-         --dpkgopt='path-exclude=/usr/share/locale/*')
-# Snapshot-style mirrors serve Release files past their Valid-Until; follow the
-# host's apt here so apt inside the images accepts what the host accepts.
-if [ "$(apt-config dump Acquire::Check-Valid-Until 2>/dev/null | awk '{print $2}')" = '"false";' ]; then
-    mm_args+=(--aptopt='Acquire::Check-Valid-Until "false"' --aptopt='Acquire::Check-Date "false"')
+mkdir -p "$CACHE" || die "cannot create the rootfs cache $CACHE (set OFFLINE_IMAGES_CACHE)"
+# mmdebstrap runs much faster in memory; only the finished tarballs go to disk.
+mm_tmp=$work
+if [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -n1)" -gt 8000000 ] 2>/dev/null; then
+	mm_tmp=$(mktemp -d /dev/shm/offline-images.XXXXXX)
+	trap 'rm -rf "$work" "$mm_tmp"' EXIT
 fi
-mirror=()
-[ -r "$APT_SOURCES" ] && mirror=("$APT_SOURCES")
 
-base_hash=$( { echo "recipe v1 $SUITE"; printf '%s\n' "${mm_args[@]}";
-               [ "${#mirror[@]}" -gt 0 ] && cat "$APT_SOURCES"; true; } | sha256sum | cut -c1-64)
-if up_to_date "$BASE_IMAGE" "$base_hash"; then
-    step "$BASE_IMAGE up to date"
-else
-    command -v mmdebstrap >/dev/null || die "mmdebstrap not found (run .ci/install-docker.sh)"
-    step "mmdebstrap $SUITE rootfs (~25 s)"
-    mmdebstrap --quiet "${mm_args[@]}" "$SUITE" "$work/rootfs.tar" "${mirror[@]}"
-    step "docker import $BASE_IMAGE"
-    docker import \
-        --change "LABEL $HASH_LABEL=$base_hash" \
-        --change 'LABEL org.opencontainers.image.description="Debian bookworm minbase + python3, built by offline-images/build.sh"' \
-        --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-        --change 'ENV LANG=C.UTF-8' \
-        --change 'CMD ["bash"]' \
-        "$work/rootfs.tar" "$BASE_IMAGE" >/dev/null
-    rm -f "$work/rootfs.tar"
-fi
-base_id=$(image_id "$BASE_IMAGE")
+# --- 1. what is out of date; start mmdebstrap (in parallel) for each missing tarball ---------
+declare -A rootfs_hash tarball context image_sum dockerfile
+declare -A mmdebstrap_pid=()
+todo=()
+for entry in "${IMAGES[@]}"; do
+	read -r image suite packages folder file <<<"$entry"
+	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF "$image"; then continue; fi
+	name=${image#offline/}
+	name=${name/:/-}
+	rootfs_hash[$name]=$( {
+		echo "recipe $RECIPE_VERSION $suite $packages"
+		printf '%s\n' "${MMDEBSTRAP_OPTIONS[@]}"
+		sources "$suite"
+		cat "$HERE/$folder/rootfs-hook.sh"
+	} | sha)
+	tarball[$name]=$CACHE/$name-${rootfs_hash[$name]:0:16}.tar
+	# The build context: the folder, plus the host's CA bundle for the python images (so the
+	# repository never holds a copy of it), with the scripts' modes fixed (no COPY --chmod).
+	context[$name]=$work/context-$name
+	cp -a "$HERE/$folder/." "${context[$name]}"
+	chmod 0755 "${context[$name]}"/*.sh
+	if [ "$folder" = python ]; then cp "$CA_BUNDLE" "${context[$name]}/host-ca-certificates.crt"; fi
+	dockerfile[$name]=$file
+	image_sum[$name]=$(printf '%s %s %s\n' "${rootfs_hash[$name]}" "$file" "$(dir_hash "${context[$name]}")" | sha)
+	if [ "$FORCE" != 1 ] && up_to_date "$image" "${image_sum[$name]}"; then
+		step "$image up to date"
+		continue
+	fi
+	todo+=("$image")
+	if up_to_date "offline/rootfs:$name" "${rootfs_hash[$name]}" || [ -f "${tarball[$name]}" ]; then
+		continue
+	fi
+	command -v mmdebstrap >/dev/null || die "mmdebstrap not found (apt-get install mmdebstrap)"
+	step "mmdebstrap $suite rootfs for $image (${tarball[$name]})"
+	mapfile -t mirrors < <(sources "$suite")
+	TMPDIR=$mm_tmp mmdebstrap --quiet --format=tar "${MMDEBSTRAP_OPTIONS[@]}" \
+		--include="$packages" --customize-hook="${context[$name]}/rootfs-hook.sh" \
+		"$suite" "${tarball[$name]}.part" "${mirrors[@]}" >"$work/$name.log" 2>&1 &
+	mmdebstrap_pid[$name]=$!
+done
 
-# --- images on top of it ----------------------------------------------------
-# build IMAGE CONTEXT_DIR HASH DESCRIPTION
-build() {
-    local image=$1 context=$2 hash=$3 description=$4
-    if up_to_date "$image" "$hash"; then
-        step "$image up to date"
-        return
-    fi
-    step "docker build $image"
-    local t0=$SECONDS
-    local log="$work/build-${image//[\/:]/_}.log"
-    if ! docker build \
-            --build-arg "BASE=$BASE_IMAGE" \
-            --label "$HASH_LABEL=$hash" \
-            --label "org.opencontainers.image.description=$description" \
-            -t "$image" "$context" >"$log" 2>&1; then
-        tail -n 60 "$log" >&2
-        die "docker build $image failed"
-    fi
-    step "built $image in $((SECONDS - t0)) s"
-}
+for name in "${!mmdebstrap_pid[@]}"; do
+	if ! wait "${mmdebstrap_pid[$name]}"; then
+		tail -n 40 "$work/$name.log" >&2
+		die "mmdebstrap for $name failed"
+	fi
+	# Only this recipe's tarball stays in the cache.
+	find "$CACHE" -maxdepth 1 -name "$name-*.tar" -delete
+	mv "${tarball[$name]}.part" "${tarball[$name]}"
+done
+[ ${#mmdebstrap_pid[@]} -eq 0 ] || step "mmdebstrap done after $((SECONDS - start)) s"
 
-# The python image's context needs the CA bundle: assemble it in a temp dir so
-# the repository never holds a copy of the host's certificates.
-mkdir -p "$work/python"
-cp -a "$HERE/python/." "$work/python/"
-cp "$CA_BUNDLE" "$work/python/host-ca-certificates.crt"
-python_hash=$( { echo "$base_id"; dir_hash "$work/python"; } | sha256sum | cut -c1-64)
-build "$PYTHON_IMAGE" "$work/python" "$python_hash" \
-    "Stand-in for python:3.11-slim (Debian bookworm python3, host CA bundle), built by offline-images/build.sh"
-
-mariadb_hash=$( { echo "$base_id"; dir_hash "$HERE/mariadb"; } | sha256sum | cut -c1-64)
-build "$MARIADB_IMAGE" "$HERE/mariadb" "$mariadb_hash" \
-    "Stand-in for mariadb:10.11 (Debian bookworm mariadb-server, official entrypoint contract), built by offline-images/build.sh"
+# --- 2. docker import (if needed) and the Dockerfile build ------------------------------------
+for image in "${todo[@]}"; do
+	name=${image#offline/}
+	name=${name/:/-}
+	if ! up_to_date "offline/rootfs:$name" "${rootfs_hash[$name]}"; then
+		step "docker import offline/rootfs:$name"
+		docker import \
+			--change "LABEL $HASH_LABEL=${rootfs_hash[$name]}" \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change 'ENV LANG=C.UTF-8' \
+			--change 'CMD ["bash"]' \
+			"${tarball[$name]}" "offline/rootfs:$name" >/dev/null
+	fi
+	step "docker build $image"
+	if ! docker build --build-arg "BASE=offline/rootfs:$name" --label "$HASH_LABEL=${image_sum[$name]}" \
+		-f "${context[$name]}/${dockerfile[$name]}" -t "$image" "${context[$name]}" \
+		>"$work/build-$name.log" 2>&1; then
+		tail -n 40 "$work/build-$name.log" >&2
+		die "docker build $image failed"
+	fi
+done
 
 # Rebuilt tags leave their previous images dangling; drop only ours.
-docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
-
+if [ ${#todo[@]} -gt 0 ]; then
+	docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
+fi
 step "offline images ready in $((SECONDS - start)) s"
-docker image ls --format '{{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' --filter reference='offline/*' | sed 's/^/   /'
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' --filter 'reference=offline/*' | sed 's/^/   /'

@@ -380,6 +380,11 @@ def engine_changes(before, after, application):
     return changes
 
 
+# A late database is this many seconds late: well past the few a server takes to start, well
+# inside the agent's default PROBE_TIMEOUT.
+LATE_DB_SECONDS = 30
+
+
 # Images that wrap a database image with another entrypoint; the build of the project's db image
 # still runs the wrapped image's own initialisation, only its containers start differently.
 def wrapper_image(base, role, entrypoint, cmd):

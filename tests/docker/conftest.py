@@ -16,6 +16,7 @@ import pytest
 
 from tests.support import (
     DB_IMAGES,
+    LATE_DB_SECONDS,
     PROJECT_SETTINGS,
     PYTHON_IMAGES,
     TEMPLATE_DIR,
@@ -36,9 +37,6 @@ OFFLINE_IMAGES = {
     "offline/mysql:9.7-sid",
     "offline/mariadb:11.8-trixie",
 }
-# A late database is this many seconds late: well past the few a server takes to start, well
-# inside the agent's default PROBE_TIMEOUT.
-LATE_SECONDS = 30
 FIGURES = []
 
 
@@ -138,8 +136,8 @@ def new_module_project(cookies_session, provide_image):
 
 @pytest.fixture(scope="session")
 def late_db_image(provide_image):
-    """The MySQL stand-in, started LATE_SECONDS late by a wrapper that sleeps first."""
-    tag = late_image(provide_image(DB_IMAGES["mysql"]), LATE_SECONDS)
+    """The MySQL stand-in, started LATE_DB_SECONDS late by a wrapper that sleeps first."""
+    tag = late_image(provide_image(DB_IMAGES["mysql"]), LATE_DB_SECONDS)
     yield tag
     remove_image(tag)
 

@@ -18,5 +18,5 @@ RUN python -m venv /opt/venv \
 COPY tests/acceptance /acceptance
 
 WORKDIR /acceptance
-USER tester
+USER 10001
 ENTRYPOINT ["pytest", "-p", "no:cacheprovider", "--junitxml=/reports/acceptance.xml"]

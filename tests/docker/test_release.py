@@ -1,0 +1,342 @@
+"""The release half of a fresh bake, with each Compose generation: make release builds the release
+image, runs it against a fresh database and runs the acceptance tests over HTTP; make tag and make
+publish push it to a real registry (Debian's docker-registry on loopback), from which it is pulled
+back and serves; a bounded load test finds no failed request; make clean leaves nothing of it.
+
+Needs, besides the engine: docker-registry and hey (apt-get install docker-registry hey).
+"""
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.support import (
+    Projects,
+    docker,
+    explain,
+    ids,
+    junit_totals,
+    project_containers,
+    require_image,
+    run,
+    unavailable,
+)
+
+GIT_TAG = "v1.2.3"
+TODOS = 100
+REQUESTS = 2000
+
+
+def needs(program, package):
+    if shutil.which(program) is None:
+        unavailable(f"{program} is not installed (apt-get install {package})")
+
+
+def get(url, host=None, timeout=10):
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def send(url, todo=None, method="POST"):
+    """POST a todo as JSON (or send another method without a body); returns the status."""
+    data = json.dumps(todo).encode() if todo is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory, docker_engine):
+    """A real image registry (the CNCF distribution registry) on 127.0.0.1, which Docker may
+    use over plain HTTP; its address, e.g. 127.0.0.1:41234."""
+    needs("docker-registry", "docker-registry")
+    folder = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    config = folder / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: {address}}}\n"
+    )
+    log = (folder / "registry.log").open("w")
+    server = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=log, stderr=log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get(f"http://{address}/v2/", timeout=2)[0] == 200:
+                break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail(
+                f"docker-registry did not answer on {address}: {(folder / 'registry.log').read_text()}"
+            )
+        time.sleep(0.2)
+    yield address
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module", params=["v2", "v1"])
+def released(request, cookies_session, docker_engine):
+    """A fresh bake, committed and tagged in git, after its first make release."""
+
+    def provide(image):
+        require_image(image)
+        return image
+
+    projects = Projects(cookies_session, provide)
+    checkout = projects(generation=request.param)
+    git = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+    for command in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "Baked"],
+        ["tag", GIT_TAG],
+    ):
+        run([*git, *command], checkout.path)
+    completed = checkout.make("release")
+    yield checkout, completed
+    projects.clean()
+
+
+def release_project(checkout):
+    return f"{checkout.compose_project}-release"
+
+
+def release_image(checkout):
+    return f"{checkout.slug}:{checkout.build_id}"
+
+
+def app_container(checkout):
+    [container] = project_containers(release_project(checkout), "com.docker.compose.service=app")
+    return json.loads(docker("inspect", container).stdout)[0]
+
+
+def url_printed(completed):
+    found = re.search(r"serves (http://127\.0\.0\.1:\d+)/todos", completed.stdout)
+    assert found, f"make release printed no URL:\n{completed.stdout[-2000:]}"
+    return found.group(1)
+
+
+def test_make_release_passes_and_serves_on_the_url_it_prints(released):
+    checkout, completed = released
+    assert completed.returncode == 0, explain(completed)
+    totals, failed = junit_totals(checkout.path / "reports/acceptance.xml")
+    assert failed == [] and totals["tests"] >= 10 and totals["skipped"] == 0, totals
+
+    base_url = url_printed(completed)
+    assert get(f"{base_url}/todos") == (200, b"[]")
+    assert get(f"{base_url}/health")[1] == b"ok"
+
+
+def test_the_release_runs_as_in_production(released):
+    checkout, _ = released
+    app = app_container(checkout)
+    assert app["State"]["Health"]["Status"] == "healthy"
+    assert app["HostConfig"]["ReadonlyRootfs"] is True
+    assert app["Config"]["User"] == "10001:10001"
+    assert docker("exec", app["Id"], "id", "-u").stdout.strip() == "10001"
+    ports = app["NetworkSettings"]["Ports"]["8000/tcp"]
+    assert [binding["HostIp"] for binding in ports] == ["127.0.0.1"]
+
+
+def test_the_release_image_holds_the_app_and_nothing_else(released):
+    checkout, _ = released
+    image = release_image(checkout)
+    # As root, to see every folder; each line printed is something that should not be there.
+    inside = docker(
+        "run", "--rm", "--read-only", "--user", "root", "--entrypoint", "sh", image, "-c",
+        "for compiler in gcc cc c++; do command -v $compiler; done;"
+        " python -c 'import pytest' 2>/dev/null && echo pytest;"
+        " find /app /opt /root /home /tmp \\( -path '*/.cache/pip' -o -name '*.whl' \\) -print;"
+        " find /app \\( -name tests -o -name 'test_*.py' -o -name conftest.py"
+        " -o -name 'requirements*' \\) -print",
+    )  # fmt: skip
+    assert inside.stdout.split() == []
+    assert docker("run", "--rm", image, "id", "-u").stdout.strip() == "10001"
+    labels = json.loads(docker("image", "inspect", image).stdout)[0]["Config"]["Labels"]
+    revision = run(["git", "rev-parse", "HEAD"], checkout.path).stdout.strip()
+    assert labels["org.opencontainers.image.revision"] == revision
+    assert labels["org.opencontainers.image.version"] == GIT_TAG
+    assert labels["org.opencontainers.image.title"] == "Todo Backend"
+    assert labels["org.opencontainers.image.authors"] == "Your Name <you@example.com>"
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", labels["org.opencontainers.image.created"]
+    )
+
+
+def test_no_secret_of_the_release_is_in_the_image(released):
+    checkout, _ = released
+    environment = dict(item.split("=", 1) for item in app_container(checkout)["Config"]["Env"])
+    secrets = [environment["SECRET_KEY"], environment["MYSQL_PASSWORD"]]
+    assert all(len(secret) >= 32 for secret in secrets)
+    image = release_image(checkout)
+    history = (
+        docker("history", "--no-trunc", image).stdout + docker("image", "inspect", image).stdout
+    )
+    files = docker("run", "--rm", image, "grep", "-rIls", secrets[0], "/app", "/etc", check=False)
+    assert [secret for secret in secrets if secret in history] == []
+    assert files.stdout == ""
+
+
+def test_the_app_comes_back_after_docker_restart_with_its_data(released):
+    checkout, completed = released
+    base_url = url_printed(completed)
+    send(f"{base_url}/todos", method="DELETE")
+    assert send(f"{base_url}/todos", {"title": "survive"}) == 201
+    container = app_container(checkout)["Id"]
+
+    docker("restart", container)
+    deadline = time.monotonic() + 60
+    while app_container(checkout)["State"]["Health"]["Status"] != "healthy":
+        assert time.monotonic() < deadline, "the app was not healthy again within 60 s"
+        time.sleep(0.5)
+
+    port = app_container(checkout)["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
+    status, body = get(f"http://127.0.0.1:{port}/todos")
+    assert status == 200 and [todo["title"] for todo in json.loads(body)] == ["survive"]
+
+
+def hey(url, concurrency):
+    """hey's summary of REQUESTS GETs at this concurrency, each allowed 10 s, all within 120 s."""
+    completed = run(
+        ["hey", "-n", str(REQUESTS), "-c", str(concurrency), "-t", "10", url], ".", timeout=120
+    )
+    return completed.stdout
+
+
+@pytest.mark.parametrize("concurrency", [8, 32])
+def test_no_request_fails_under_a_bounded_load(released, concurrency, record_property):
+    needs("hey", "hey")
+    checkout, completed = released
+    base_url = url_printed(completed)
+    send(f"{base_url}/todos", method="DELETE")
+    for number in range(TODOS):
+        send(f"{base_url}/todos", {"title": f"todo {number}", "order": number})
+    assert len(json.loads(get(f"{base_url}/todos")[1])) == TODOS
+
+    summary = hey(f"{base_url}/todos", concurrency)
+
+    assert f"[200]\t{REQUESTS} responses" in summary, summary
+    assert "Error distribution" not in summary, summary
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", summary).group(1)
+    p50, p99 = (re.search(rf"{p}% in ([\d.]+) secs", summary).group(1) for p in (50, 99))
+    processes = docker("top", app_container(checkout)["Id"]).stdout
+    workers = processes.count("/opt/venv/bin/gunicorn") - 1  # the master's line, then each worker's
+    record_property(
+        "figure",
+        f"GET /todos ({TODOS} todos), {checkout.settings['COMPOSE']}, concurrency {concurrency}: "
+        f"{rate} requests/s, p50 {float(p50) * 1000:.1f} ms, p99 {float(p99) * 1000:.1f} ms, "
+        f"0 errors in {REQUESTS}, workers started: {workers}",
+    )
+
+
+def test_make_tag_names_the_tested_image_after_the_commit(released):
+    checkout, _ = released
+    sha = run(["git", "rev-parse", "--short", "HEAD"], checkout.path).stdout.strip()
+    tested = image_id(release_image(checkout))
+
+    for arguments, tags in [((), ["latest", sha, GIT_TAG]), (("TAGS=candidate",), ["candidate"])]:
+        tagged = checkout.make("tag", *arguments)
+
+        assert tagged.returncode == 0, explain(tagged)
+        for tag in tags:
+            assert image_id(f"{checkout.slug}:{tag}") == tested, tag
+            # make clean keeps make tag's tags (make clean-all removes them): not needed here.
+            docker("image", "rm", f"{checkout.slug}:{tag}")
+
+
+def image_id(image):
+    return docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
+
+
+def test_make_tag_and_make_publish_push_to_a_registry_that_serves_it_back(released, registry):
+    checkout, _ = released
+    sha = run(["git", "rev-parse", "--short", "HEAD"], checkout.path).stdout.strip()
+    repository = f"{registry}/{checkout.slug}"
+    tags = ["latest", sha, GIT_TAG]
+
+    published = checkout.make("publish", f"REGISTRY={registry}")
+
+    assert published.returncode == 0, explain(published)
+    listed = json.loads(get(f"http://{registry}/v2/{checkout.slug}/tags/list")[1])
+    assert sorted(listed["tags"]) == sorted(tags)
+
+    for tag in tags:
+        docker("image", "rm", f"{repository}:{tag}")
+    docker("pull", "--quiet", f"{repository}:{sha}")
+    app = app_container(checkout)
+    network = next(iter(app["NetworkSettings"]["Networks"]))
+    environment = [option for item in app["Config"]["Env"] for option in ("--env", item)]
+    pulled = docker(
+        "run", "--detach", "--read-only", "--tmpfs", "/tmp", "--network", network,
+        "--publish", "127.0.0.1::8000", *environment, f"{repository}:{sha}",
+    ).stdout.strip()  # fmt: skip
+    try:
+        port = docker("port", pulled, "8000").stdout.split(":")[-1].strip()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _ = get(f"http://127.0.0.1:{port}/todos")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, docker("logs", pulled).stderr[-3000:]
+                time.sleep(0.5)
+        assert status == 200
+    finally:
+        docker("rm", "--force", pulled)
+        docker("image", "rm", f"{repository}:{sha}")
+
+
+def test_a_failing_acceptance_test_fails_make_release_and_is_reported(released):
+    checkout, _ = released
+    failing = checkout.path / "tests/acceptance/test_failing.py"
+    failing.write_text("def test_a_release_that_fails():\n    assert False\n")
+    try:
+        completed = checkout.make("release")
+    finally:
+        failing.unlink()
+
+    assert completed.returncode != 0
+    assert "Acceptance tests failed" in completed.stderr
+    totals, failed = junit_totals(checkout.path / "reports/acceptance.xml")
+    assert failed == ["test_a_release_that_fails"] and totals["tests"] >= 10
+
+
+def test_make_clean_leaves_nothing_of_the_release(released):
+    checkout, _ = released
+    project = release_project(checkout)
+    [database] = project_containers(project, "com.docker.compose.service=db")
+    volumes = [
+        mount["Name"] for mount in json.loads(docker("inspect", database).stdout)[0]["Mounts"]
+    ]
+
+    cleaned = checkout.make("clean")
+
+    assert cleaned.returncode == 0, explain(cleaned)
+    assert project_containers(project) == []
+    label = f"label=com.docker.compose.project={project}"
+    assert ids("network", "ls", "--quiet", "--filter", label) == []
+    assert ids("volume", "ls", "--quiet", "--filter", label) == []
+    assert [v for v in volumes if docker("volume", "inspect", v, check=False).returncode == 0] == []
+    for image in (release_image(checkout), f"{checkout.slug}-acceptance:{checkout.build_id}"):
+        assert docker("image", "inspect", image, check=False).returncode != 0, image
