@@ -26,11 +26,12 @@ ENGINE_28=/opt/docker-28.5
 CONFIG_20=/opt/docker-20.10/config
 SYSTEM_PLUGINS=/usr/local/lib/docker/cli-plugins
 
-# --- Debian 12 packages: Engine 20.10, Compose v1, mmdebstrap, runc ---------------------------
+# --- Debian 12 packages: Engine 20.10, Compose v1, mmdebstrap, runc; the release tests' registry
+# (CNCF distribution) and load generator ------------------------------------------------------
 # dpkg-query, not `command -v`: the preinstalled /usr/local/bin/docker client would hide a
 # missing engine.
 missing=()
-for pkg in docker.io docker-compose mmdebstrap; do
+for pkg in docker.io docker-compose mmdebstrap docker-registry hey; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -110,7 +110,7 @@ def running(container):
     return shown.stdout.strip() == "true"
 
 
-def tests_running(background, checkout, timeout=600):
+def wait_for_the_tests(background, checkout, timeout=600):
     """Wait until make test's tests run: its step shown and its test container up."""
     wait_until(
         lambda: (
@@ -175,7 +175,7 @@ def test_a_second_run_of_the_same_checkout_is_refused_at_once(
     add_test(checkout, "test_slow", SLOW_TEST.format(seconds=30))
     first = Background(checkout, "test")
     try:
-        tests_running(first, checkout)
+        wait_for_the_tests(first, checkout)
         started = time.monotonic()
         second = checkout.make("test")
         refused_in = time.monotonic() - started
@@ -261,7 +261,7 @@ def test_an_interrupted_make_test_leaves_no_container(slow_project, record_figur
     generation = "v2" if checkout.settings["COMPOSE"] == "docker compose" else "v1"
     make = Background(checkout, "test")
     try:
-        tests_running(make, checkout)
+        wait_for_the_tests(make, checkout)
         time.sleep(2)  # well into the tests
         signalled = time.monotonic()
         INTERRUPTIONS[interruption](make.process)
@@ -306,26 +306,15 @@ def test_a_bad_setting_is_refused_before_anything_starts(new_project, setting, v
     assert started == {}
 
 
-IMAGE_KEPT = pytest.mark.xfail(
-    strict=True,
-    reason="bug: a refused DB_IMAGE/PYTHON_IMAGE is written to .env before the image check, "
-    "so every later make keeps refusing it",
-)
-
-
-@pytest.mark.parametrize(
-    "setting, value",
-    [
-        pytest.param(s, v, marks=IMAGE_KEPT if s.endswith("_IMAGE") else (), id=s)
-        for s, v in BAD_SETTINGS
-    ],
-)
+@pytest.mark.parametrize("setting, value", BAD_SETTINGS, ids=[s for s, _ in BAD_SETTINGS])
 def test_a_refused_setting_is_not_kept_for_the_next_make(
-    new_project, built_project, tmp_path, setting, value
+    new_module_project, built_project, tmp_path, setting, value
 ):
     """A fresh checkout (a copy of a built one: the build is mostly cached) refuses a setting on
     its first make; the next make, without it, builds."""
-    checkout = new_project.copy(built_project, tmp_path / "fresh", BUILD_ID=unique_build_id())
+    checkout = new_module_project.copy(
+        built_project, tmp_path / "fresh", BUILD_ID=unique_build_id()
+    )
     assert checkout.make("build", f"{setting}={value}").returncode != 0
     built = checkout.make("build")
     assert built.returncode == 0, explain(built)
