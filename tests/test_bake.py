@@ -159,8 +159,8 @@ def test_no_secret_lives_in_a_tracked_file_of_a_bake(bake):
 
 def test_each_checkout_gets_fresh_credentials_in_an_ignored_env_file(cookies):
     def env_file(project):
-        # -o base-images: writing .env needs no engine here (the Docker layer checks the images).
-        run(["make", "-o", "base-images", ".env"], project)
+        # -o base-images: completing .env needs no engine here (the Docker layer checks the images).
+        run(["make", "-o", "base-images", "env-file"], project)
         lines = (project / ".env").read_text().splitlines()
         return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
@@ -170,6 +170,10 @@ def test_each_checkout_gets_fresh_credentials_in_an_ignored_env_file(cookies):
     for name in ("MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "SECRET_KEY"):
         assert len(first[name]) >= 32, name
     project = baked(cookies.bake())
+    (project / ".env").write_text("DB_IMAGE=mirror.example.com/mysql:8.4")  # no final newline
+    completed = env_file(project)
+    assert completed["DB_IMAGE"] == "mirror.example.com/mysql:8.4"
+    assert completed.keys() >= first.keys() and len(completed["MYSQL_PASSWORD"]) >= 32
     assert ".env" in (project / ".gitignore").read_text().split()
     assert ".env" in (project / ".dockerignore").read_text().split()
 

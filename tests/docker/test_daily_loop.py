@@ -170,6 +170,18 @@ def serve(project):
     pytest.fail(f"make run printed no URL:\n{output[-4000:]}")
 
 
+def answering(url, timeout=60):
+    """The development server starts a moment after make run prints its URL."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call("GET", url)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def stop(server):
     os.killpg(server.pid, signal.SIGINT)
     server.wait(timeout=60)
@@ -179,7 +191,7 @@ def stop(server):
 def test_make_run_serves_the_api_and_keeps_its_data(project):
     server, url = serve(project)
     try:
-        time.sleep(1)
+        answering(url)
         status, created = call("POST", url, {"title": "walk the dog"})
         assert status == 201 and created["completed"] is False
         status, listed = call("GET", url)
@@ -204,8 +216,7 @@ def test_make_run_serves_the_api_and_keeps_its_data(project):
 
     server, url = serve(project)
     try:
-        time.sleep(1)
-        _, listed = call("GET", url)
+        _, listed = answering(url)
         assert [todo["title"] for todo in listed] == ["kept between runs"]
     finally:
         stop(server)
