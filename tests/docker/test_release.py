@@ -30,7 +30,7 @@ from tests.support import (
 
 GIT_TAG = "v1.2.3"
 TODOS = 100
-REQUESTS = 2000
+REQUESTS = 640  # hey splits them evenly: a multiple of every concurrency below
 
 
 def needs(program, package):
@@ -131,6 +131,21 @@ def app_container(checkout):
     return json.loads(docker("inspect", container).stdout)[0]
 
 
+def healthy_app(checkout, timeout=60):
+    """The app container once its healthcheck passes (the engine checks it every few seconds)."""
+    deadline = time.monotonic() + timeout
+    while (app := app_container(checkout))["State"]["Health"]["Status"] != "healthy":
+        assert time.monotonic() < deadline, f"the app was not healthy within {timeout} s"
+        time.sleep(0.5)
+    return app
+
+
+def app_url(checkout):
+    """The app's address now: a restart gives it another ephemeral host port."""
+    ports = healthy_app(checkout)["NetworkSettings"]["Ports"]["8000/tcp"]
+    return f"http://127.0.0.1:{ports[0]['HostPort']}"
+
+
 def url_printed(completed):
     found = re.search(r"serves (http://127\.0\.0\.1:\d+)/todos", completed.stdout)
     assert found, f"make release printed no URL:\n{completed.stdout[-2000:]}"
@@ -150,8 +165,7 @@ def test_make_release_passes_and_serves_on_the_url_it_prints(released):
 
 def test_the_release_runs_as_in_production(released):
     checkout, _ = released
-    app = app_container(checkout)
-    assert app["State"]["Health"]["Status"] == "healthy"
+    app = healthy_app(checkout)
     assert app["HostConfig"]["ReadonlyRootfs"] is True
     assert app["Config"]["User"] == "10001:10001"
     assert docker("exec", app["Id"], "id", "-u").stdout.strip() == "10001"
@@ -199,20 +213,15 @@ def test_no_secret_of_the_release_is_in_the_image(released):
 
 
 def test_the_app_comes_back_after_docker_restart_with_its_data(released):
-    checkout, completed = released
-    base_url = url_printed(completed)
+    checkout, _ = released
+    base_url = app_url(checkout)
     send(f"{base_url}/todos", method="DELETE")
     assert send(f"{base_url}/todos", {"title": "survive"}) == 201
     container = app_container(checkout)["Id"]
 
     docker("restart", container)
-    deadline = time.monotonic() + 60
-    while app_container(checkout)["State"]["Health"]["Status"] != "healthy":
-        assert time.monotonic() < deadline, "the app was not healthy again within 60 s"
-        time.sleep(0.5)
 
-    port = app_container(checkout)["NetworkSettings"]["Ports"]["8000/tcp"][0]["HostPort"]
-    status, body = get(f"http://127.0.0.1:{port}/todos")
+    status, body = get(f"{app_url(checkout)}/todos")
     assert status == 200 and [todo["title"] for todo in json.loads(body)] == ["survive"]
 
 
@@ -227,8 +236,8 @@ def hey(url, concurrency):
 @pytest.mark.parametrize("concurrency", [8, 32])
 def test_no_request_fails_under_a_bounded_load(released, concurrency, record_property):
     needs("hey", "hey")
-    checkout, completed = released
-    base_url = url_printed(completed)
+    checkout, _ = released
+    base_url = app_url(checkout)
     send(f"{base_url}/todos", method="DELETE")
     for number in range(TODOS):
         send(f"{base_url}/todos", {"title": f"todo {number}", "order": number})
