@@ -34,12 +34,13 @@ DB_IMAGES = {
     "mariadb": os.environ.get("MARIADB_IMAGE", "offline/mariadb:11.8-trixie"),
 }
 SERVICES = ["test", "agent", "db"]
-IMAGE_ROLES = ["dev", "agent", "db", "python base", "db base"]
+IMAGE_ROLES = ["dev", "agent", "db", "release", "python base", "db base"]
 # The default app's views: where the one-line change goes.
 SOURCE = Path("src/todo/views.py")
 MAKE_TESTS = ["make test after make clean", "make test, again (1st)", "make test, again (2nd)"]
 FIGURES = ["make clean", *MAKE_TESTS, "make build, nothing changed"]
-FIGURES += ["make build after a one-line change", "server start to SELECT 1", "tests' own time"]
+FIGURES += ["make build after a one-line change", "make release after a one-line change"]
+FIGURES += ["make release, again", "server start to SELECT 1", "tests' own time"]
 
 # Runs in the agent's image beside the floor's database: polls every 20 ms until the app's user
 # can run SELECT 1, then prints the times of its first attempt and of its success, and the attempts.
@@ -175,6 +176,8 @@ def server_ready_seconds(config, name):
 def measure(project, config, clean_label, runs):
     """Sample every figure `runs` times, interleaved so that the machine's noise spreads evenly."""
     images = [config["services"][service]["image"] for service in SERVICES]
+    # The release image is $(IMAGE):$(BUILD_ID), beside the dev image $(IMAGE)-dev:$(BUILD_ID).
+    release = images[0].replace("-dev:", ":")
     samples = {figure: [] for figure in FIGURES}
     rebuilt = []
     for sample in range(1, runs + 1):
@@ -192,10 +195,12 @@ def measure(project, config, clean_label, runs):
             source.write(f"# bench: a one-line change, run {sample}\n")
         samples["make build after a one-line change"].append(project.make("build"))
         rebuilt.append(layers_rebuilt(before))
-        project.remember(images)
+        samples["make release after a one-line change"].append(project.make("release"))
+        samples["make release, again"].append(project.make("release"))
+        project.remember([*images, release])
     medians = {figure: round(statistics.median(values), 2) for figure, values in samples.items()}
     floor = medians["server start to SELECT 1"] + medians["tests' own time"]
-    images += [PYTHON_IMAGE, project.db_image]
+    images += [release, PYTHON_IMAGE, project.db_image]
     return {
         "median_seconds": medians,
         "floor_seconds": round(floor, 2),

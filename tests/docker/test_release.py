@@ -198,6 +198,16 @@ def test_the_release_image_holds_the_app_and_nothing_else(released):
     )
 
 
+def test_the_release_image_adds_at_most_80_mb_to_its_base(released, record_figure):
+    checkout, _ = released
+    image, base = release_image(checkout), checkout.settings["PYTHON_IMAGE"]
+    sizes = [
+        json.loads(docker("image", "inspect", i).stdout)[0]["Size"] / 1e6 for i in (image, base)
+    ]
+    record_figure(f"release image {sizes[0]:.0f} MB, its base {base} {sizes[1]:.0f} MB")
+    assert sizes[0] - sizes[1] <= 80
+
+
 def test_no_secret_of_the_release_is_in_the_image(released):
     checkout, _ = released
     environment = dict(item.split("=", 1) for item in app_container(checkout)["Config"]["Env"])
@@ -234,7 +244,7 @@ def hey(url, concurrency):
 
 
 @pytest.mark.parametrize("concurrency", [8, 32])
-def test_no_request_fails_under_a_bounded_load(released, concurrency, record_property):
+def test_no_request_fails_under_a_bounded_load(released, concurrency, record_figure):
     needs("hey", "hey")
     checkout, _ = released
     base_url = app_url(checkout)
@@ -251,8 +261,7 @@ def test_no_request_fails_under_a_bounded_load(released, concurrency, record_pro
     p50, p99 = (re.search(rf"{p}% in ([\d.]+) secs", summary).group(1) for p in (50, 99))
     processes = docker("top", app_container(checkout)["Id"]).stdout
     workers = processes.count("/opt/venv/bin/gunicorn") - 1  # the master's line, then each worker's
-    record_property(
-        "figure",
+    record_figure(
         f"GET /todos ({TODOS} todos), {checkout.settings['COMPOSE']}, concurrency {concurrency}: "
         f"{rate} requests/s, p50 {float(p50) * 1000:.1f} ms, p99 {float(p99) * 1000:.1f} ms, "
         f"0 errors in {REQUESTS}, workers started: {workers}",
