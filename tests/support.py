@@ -135,6 +135,9 @@ PROJECT_SETTINGS = (
     "PORT", "REPORTS_DIR", "ARGS", "BUILD_FLAGS", "VERBOSE", "MYSQL_PASSWORD",
     "MYSQL_ROOT_PASSWORD", "SECRET_KEY", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
 )  # fmt: skip
+# What a make running these tests (the template's `make test`) tells its sub-makes: a baked
+# project's make is the user's own, not a sub-make of ours (it would print `make[1]: ...`).
+MAKE_ENVIRONMENT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
 
 
 def unavailable(reason):

@@ -17,6 +17,7 @@ import pytest
 from tests.support import (
     DB_IMAGES,
     LATE_DB_SECONDS,
+    MAKE_ENVIRONMENT,
     PROJECT_SETTINGS,
     PYTHON_IMAGES,
     TEMPLATE_DIR,
@@ -64,9 +65,10 @@ def record_figure():
 
 @pytest.fixture(scope="session", autouse=True)
 def _runner_settings_removed():
-    """The runner's own BUILD_ID, COMPOSE, ... would be every baked project's: leave them out."""
+    """The runner's own BUILD_ID, COMPOSE, MAKEFLAGS, ... would be every baked project's: leave
+    them out."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in PROJECT_SETTINGS:
+        for name in (*PROJECT_SETTINGS, *MAKE_ENVIRONMENT):
             patch.delenv(name, raising=False)
         yield
 
