@@ -14,8 +14,8 @@ def pytest_sessionstart(session):
         graph=loader.graph
     )
     if changes:
-        pytest.exit(
+        # A usage error: pytest prints it once, as one line, and runs nothing.
+        raise pytest.UsageError(
             f"The models of app {', '.join(sorted(changes))} have changes that no migration "
-            "records: run `make makemigrations`, review the new file, then run the tests again.",
-            returncode=1,
+            "records: run `make makemigrations`, review the new file, then run the tests again."
         )
