@@ -383,6 +383,9 @@ def engine_changes(before, after, application):
     return changes
 
 
+# The ordinary user in the docker group that the Docker layer acts as (created and removed by it).
+DOCKER_GROUP_USER = "template-tester"
+
 # A late database is this many seconds late: well past the few a server takes to start, well
 # inside the agent's default PROBE_TIMEOUT.
 LATE_DB_SECONDS = 30

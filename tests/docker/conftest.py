@@ -16,6 +16,7 @@ import pytest
 
 from tests.support import (
     DB_IMAGES,
+    DOCKER_GROUP_USER,
     LATE_DB_SECONDS,
     MAKE_ENVIRONMENT,
     PROJECT_SETTINGS,
@@ -173,10 +174,7 @@ def bystanders(provide_image):
     docker("image", "rm", "--force", objects["image"], check=False)
 
 
-DOCKER_GROUP_USER = "template-tester"
-
-
-@pytest.fixture
+@pytest.fixture(scope="module")
 def docker_group_user():
     """An ordinary user in the docker group, as on a developer's machine."""
     if os.getuid() != 0:

@@ -17,9 +17,9 @@ import urllib.request
 
 import pytest
 
-from tests.support import DB_IMAGES, IN_CI, PYTHON_IMAGES, explain, junit_totals
+from tests.support import DB_IMAGES, DOCKER_GROUP_USER, PYTHON_IMAGES, explain, junit_totals
 
-USER = "newcomer"
+USER = DOCKER_GROUP_USER
 DUE_ON_TEST = '''
 
 def test_a_todo_keeps_its_due_date(api_client, create_todo):
@@ -29,17 +29,9 @@ def test_a_todo_keeps_its_due_date(api_client, create_todo):
 
 
 @pytest.fixture(scope="module")
-def newcomer():
+def newcomer(docker_group_user):
     """An ordinary user in the docker group, as on a developer's laptop."""
-    if os.getuid() != 0 or subprocess.run(["getent", "group", "docker"]).returncode != 0:
-        message = "needs root and a docker group, to act as an ordinary user in that group"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    subprocess.run(["userdel", "--remove", USER], capture_output=True)
-    subprocess.run(["useradd", "--create-home", "--groups", "docker", USER], check=True)
-    yield pwd.getpwnam(USER)
-    subprocess.run(["userdel", "--remove", USER], capture_output=True)
+    return docker_group_user
 
 
 @pytest.fixture(scope="module")

@@ -424,14 +424,18 @@ def test_a_docker_group_user_gets_files_of_their_own(new_project, docker_group_u
         "runuser", "-u", user, "--", "env", f"HOME={docker_group_user.pw_dir}",
         f"PATH={os.environ['PATH']}", *[f"{key}={value}" for key, value in checkout.settings.items()],
     ]  # fmt: skip
-    try:
-        tested = subprocess.run(
-            [*as_user, "make", "test"],
+
+    def users_make(target):
+        return subprocess.run(
+            [*as_user, "make", target],
             cwd=checkout.path,
             capture_output=True,
             text=True,
             timeout=900,
         )
+
+    try:
+        tested = users_make("test")
         assert tested.returncode == 0, explain(tested)
         not_theirs = [
             os.path.join(root, name)
@@ -443,13 +447,7 @@ def test_a_docker_group_user_gets_files_of_their_own(new_project, docker_group_u
         assert (checkout.path / ".env").is_file()
         assert sorted(os.listdir(checkout.path / "reports")) == ["coverage.xml", "unittests.xml"]
     finally:
-        cleaned = subprocess.run(
-            [*as_user, "make", "clean"],
-            cwd=checkout.path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        cleaned = users_make("clean")
     assert cleaned.returncode == 0, explain(cleaned)
 
 
