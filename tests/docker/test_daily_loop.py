@@ -19,7 +19,6 @@ import pytest
 
 from tests.support import DB_IMAGES, DOCKER_GROUP_USER, PYTHON_IMAGES, explain, junit_totals
 
-USER = DOCKER_GROUP_USER
 DUE_ON_TEST = '''
 
 def test_a_todo_keeps_its_due_date(api_client, create_todo):
@@ -29,32 +28,26 @@ def test_a_todo_keeps_its_due_date(api_client, create_todo):
 
 
 @pytest.fixture(scope="module")
-def newcomer(docker_group_user):
-    """An ordinary user in the docker group, as on a developer's laptop."""
-    return docker_group_user
-
-
-@pytest.fixture(scope="module")
-def project(cookies_session, newcomer, base_images):
+def project(cookies_session, docker_group_user, base_images):
     """A default bake in the newcomer's home, with the images kept in its .env."""
     baked = cookies_session.bake()
     assert baked.exception is None, repr(baked.exception)
-    path = os.path.join(newcomer.pw_dir, "todobackend")
+    path = os.path.join(docker_group_user.pw_dir, "todobackend")
     shutil.copytree(baked.project_path, path)
     with open(os.path.join(path, ".env"), "w") as settings:
         settings.write(f"PYTHON_IMAGE={PYTHON_IMAGES['3.11']}\nDB_IMAGE={DB_IMAGES['mysql']}\n")
-    subprocess.run(["chown", "-R", f"{USER}:{USER}", path], check=True)
+    subprocess.run(["chown", "-R", f"{DOCKER_GROUP_USER}:{DOCKER_GROUP_USER}", path], check=True)
     yield path
     as_newcomer(path, "make", "clean")
 
 
 def newcomers(*command):
-    """A command line run as the newcomer, with nothing from the test's environment but PATH."""
-    home = pwd.getpwnam(USER).pw_dir
+    """A command line run as the docker_group_user, with nothing from the test's environment but PATH."""
+    home = pwd.getpwnam(DOCKER_GROUP_USER).pw_dir
     return [
         "runuser",
         "-u",
-        USER,
+        DOCKER_GROUP_USER,
         "--",
         "env",
         "-i",
@@ -83,7 +76,7 @@ def test_settings_in_env_take_effect_without_command_line_variables(project):
     assert re.search(r"^todobackend-dev:\S+$", config.stdout, re.MULTILINE), config.stdout
 
 
-def test_a_new_field_gets_its_migration_as_the_users_own_file(project, newcomer):
+def test_a_new_field_gets_its_migration_as_the_users_own_file(project, docker_group_user):
     app = os.path.join(project, "src/todo")
     models = os.path.join(app, "models.py")
     with open(models) as source:
@@ -110,7 +103,7 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, newcomer)
     made = as_newcomer(project, "make", "makemigrations")
     assert made.returncode == 0, explain(made)
     migration = os.path.join(app, "migrations/0002_todo_due_on.py")
-    assert os.stat(migration).st_uid == newcomer.pw_uid
+    assert os.stat(migration).st_uid == docker_group_user.pw_uid
     tested = as_newcomer(project, "make", "test")
     assert tested.returncode == 0, explain(tested)
     totals, _ = junit_totals(os.path.join(project, "reports/unittests.xml"))
@@ -119,7 +112,7 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, newcomer)
         os.path.join(root, name)
         for root, dirs, files in os.walk(project)
         for name in dirs + files
-        if os.stat(os.path.join(root, name)).st_uid != newcomer.pw_uid
+        if os.stat(os.path.join(root, name)).st_uid != docker_group_user.pw_uid
     ]
     assert not_theirs == []
 

@@ -21,6 +21,7 @@ from tests.support import (
     docker,
     explain,
     ids,
+    inspect,
     junit_totals,
     project_containers,
     require_image,
@@ -201,9 +202,7 @@ def test_the_release_image_holds_the_app_and_nothing_else(released):
 def test_the_release_image_adds_at_most_80_mb_to_its_base(released, record_figure):
     checkout, _ = released
     image, base = release_image(checkout), checkout.settings["PYTHON_IMAGE"]
-    sizes = [
-        json.loads(docker("image", "inspect", i).stdout)[0]["Size"] / 1e6 for i in (image, base)
-    ]
+    sizes = [shown["Size"] / 1e6 for shown in inspect("image", [image, base])]
     record_figure(f"release image {sizes[0]:.0f} MB, its base {base} {sizes[1]:.0f} MB")
     assert sizes[0] - sizes[1] <= 80
 
