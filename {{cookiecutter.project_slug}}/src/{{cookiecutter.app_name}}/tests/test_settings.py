@@ -73,3 +73,10 @@ def test_release_settings_pass_the_deployment_checks():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_release_settings_refuse_a_connection_age_that_is_not_seconds():
+    result = manage("check", **DEPLOYMENT, CONN_MAX_AGE="five minutes")
+
+    assert result.returncode != 0
+    assert "CONN_MAX_AGE='five minutes' is not valid" in result.stderr

@@ -31,12 +31,18 @@ SECRET_KEY = os.environ["SECRET_KEY"].strip()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 
 DEBUG = False
+WHITENOISE_AUTOREFRESH = False
 
 # Each Gunicorn worker keeps its connection instead of opening one per request: a new PyMySQL
 # connection (TLS included) costs more than the request itself.
-DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "300"))
+CONN_MAX_AGE = os.environ.get("CONN_MAX_AGE", "300").strip()
+if not CONN_MAX_AGE.isdigit():
+    raise ImproperlyConfigured(
+        f"CONN_MAX_AGE={CONN_MAX_AGE!r} is not valid: give the seconds a database connection "
+        "is kept, a whole number (0 closes it after each request)."
+    )
+DATABASES["default"]["CONN_MAX_AGE"] = int(CONN_MAX_AGE)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-WHITENOISE_AUTOREFRESH = False
 
 # Collected into STATIC_ROOT when the image is built, with content-hashed names, so WhiteNoise
 # serves them compressed and cacheable for ever.
