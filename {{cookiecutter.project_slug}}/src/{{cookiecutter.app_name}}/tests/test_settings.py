@@ -1,15 +1,18 @@
 """Release settings: refuse to run unconfigured, and pass Django's deploy checks.
 
-Each case runs manage.py in a subprocess, so that loading other settings
-cannot disturb the settings of this test run.
+A refusal happens while the settings module loads, so those cases load it here, in a namespace
+of its own that Django never sees. The deploy checks need Django configured with the release
+settings, so that case runs manage.py in a subprocess.
 """
 
 import os
+import runpy
 import subprocess
 import sys
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
 RELEASE_SETTINGS = settings.SETTINGS_MODULE.rsplit(".", 1)[0] + ".release"
@@ -24,20 +27,31 @@ DEPLOYMENT = {
 }
 
 
+def is_deployment_variable(name):
+    # Release defaults apply, whatever this environment sets.
+    return name in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "CONN_MAX_AGE"} or name.startswith(
+        ("SECURE_", "MYSQL_")
+    )
+
+
+def load_release_settings(monkeypatch, **env):
+    """Run the release settings module with only the given deployment variables."""
+    for name in [name for name in os.environ if is_deployment_variable(name)]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_module(RELEASE_SETTINGS)
+
+
 def manage(*args, **env):
     """Run manage.py with release settings and only the given deployment variables."""
     environ = {
-        name: value
-        for name, value in os.environ.items()
-        # Start from release defaults, whatever this environment overrides.
-        if name not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
-        and not name.startswith(("SECURE_", "MYSQL_"))
+        name: value for name, value in os.environ.items() if not is_deployment_variable(name)
     }
-    environ.update(env, DJANGO_SETTINGS_MODULE=RELEASE_SETTINGS)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=settings.BASE_DIR,
-        env=environ,
+        env={**environ, **env, "DJANGO_SETTINGS_MODULE": RELEASE_SETTINGS},
         check=False,
         capture_output=True,
         text=True,
@@ -56,16 +70,13 @@ def manage(*args, **env):
     ],
     ids=["no SECRET_KEY", "no ALLOWED_HOSTS", "empty list", "no database", "empty password"],
 )
-def test_release_settings_refuse_to_load_without(missing, value):
+def test_release_settings_refuse_to_load_without(monkeypatch, missing, value):
     env = {name: given for name, given in DEPLOYMENT.items() if name != missing}
     if value is not None:
         env[missing] = value
 
-    result = manage("check", **env)
-
-    assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
-    assert f"The {missing} environment variable must be set" in result.stderr
+    with pytest.raises(ImproperlyConfigured, match=f"The {missing} environment variable must"):
+        load_release_settings(monkeypatch, **env)
 
 
 def test_release_settings_pass_the_deployment_checks():
@@ -75,8 +86,16 @@ def test_release_settings_pass_the_deployment_checks():
     assert "System check identified no issues" in result.stdout
 
 
-def test_release_settings_refuse_a_connection_age_that_is_not_seconds():
-    result = manage("check", **DEPLOYMENT, CONN_MAX_AGE="five minutes")
+def test_release_settings_load_with_a_deployment(monkeypatch):
+    loaded = load_release_settings(monkeypatch, **DEPLOYMENT)
 
-    assert result.returncode != 0
-    assert "CONN_MAX_AGE='five minutes' is not valid" in result.stderr
+    assert loaded["DEBUG"] is False
+    assert loaded["ALLOWED_HOSTS"] == ["example.com"]
+    assert loaded["DATABASES"]["default"]["CONN_MAX_AGE"] == 300
+    # Loaded beside this run's settings, not into them.
+    assert settings.DATABASES["default"].get("CONN_MAX_AGE", 0) == 0
+
+
+def test_release_settings_refuse_a_connection_age_that_is_not_seconds(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="CONN_MAX_AGE='five minutes' is not valid"):
+        load_release_settings(monkeypatch, **DEPLOYMENT, CONN_MAX_AGE="five minutes")

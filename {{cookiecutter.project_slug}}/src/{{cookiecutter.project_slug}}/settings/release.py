@@ -41,8 +41,13 @@ if not CONN_MAX_AGE.isdigit():
         f"CONN_MAX_AGE={CONN_MAX_AGE!r} is not valid: give the seconds a database connection "
         "is kept, a whole number (0 closes it after each request)."
     )
-DATABASES["default"]["CONN_MAX_AGE"] = int(CONN_MAX_AGE)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {
+    "default": {
+        **DATABASES["default"],
+        "CONN_MAX_AGE": int(CONN_MAX_AGE),
+        "CONN_HEALTH_CHECKS": True,
+    }
+}
 
 # Collected into STATIC_ROOT when the image is built, with content-hashed names, so WhiteNoise
 # serves them compressed and cacheable for ever.
