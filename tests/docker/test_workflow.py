@@ -40,6 +40,18 @@ import time
 def test_takes_its_time():
     time.sleep({seconds})
 '''
+# Runs on through Ctrl-C, as a test stuck in code that ignores SIGINT would: the worst case.
+STUBBORN_TEST = '''
+import pathlib
+import signal
+import time
+
+
+def test_ignores_ctrl_c():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pathlib.Path("/tmp/stubborn-test-started").touch()
+    time.sleep(60)
+'''
 NEW_FIELD_MIGRATION = '''from django.db import migrations, models
 
 
@@ -247,9 +259,9 @@ INTERRUPTIONS = {
 
 @pytest.fixture(scope="module", params=GENERATIONS)
 def slow_project(request, new_module_project):
-    """A bake whose tests take a minute, built once per Compose generation."""
+    """A bake with a test that takes a minute and ignores Ctrl-C, built once per Compose generation."""
     checkout = new_module_project(request.param)
-    add_test(checkout, "test_slow", SLOW_TEST.format(seconds=60))
+    add_test(checkout, "test_stubborn", STUBBORN_TEST)
     built = checkout.make("build")
     assert built.returncode == 0, explain(built)
     return checkout
@@ -262,7 +274,20 @@ def test_an_interrupted_make_test_leaves_no_container(slow_project, record_figur
     make = Background(checkout, "test")
     try:
         wait_for_the_tests(make, checkout)
-        time.sleep(2)  # well into the tests
+        started = [
+            "exec",
+            f"{checkout.compose_project}-tests",
+            "test",
+            "-e",
+            "/tmp/stubborn-test-started",
+        ]
+        wait_until(
+            lambda: (
+                docker(*started, check=False).returncode == 0 or make.process.poll() is not None
+            ),
+            120,
+            "the test that ignores Ctrl-C did not start",
+        )
         signalled = time.monotonic()
         INTERRUPTIONS[interruption](make.process)
         status = make.finish(timeout=120)
@@ -281,6 +306,7 @@ def test_an_interrupted_make_test_leaves_no_container(slow_project, record_figur
         f"{exited_in:.1f} s, no container left after {cleaned_in:.1f} s"
     )
     assert status != 0, make.output[-5000:]
+    # Well under Docker's default 10 s stop timeout: the test service's grace period cut it short.
     assert cleaned_in < 10, make.output[-5000:]
 
 
