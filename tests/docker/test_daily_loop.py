@@ -42,7 +42,8 @@ def project(cookies_session, docker_group_user, base_images):
 
 
 def newcomers(*command):
-    """A command line run as the docker_group_user, with nothing from the test's environment but PATH."""
+    """A command line run as the docker-group user, with nothing from the test's environment but
+    PATH."""
     home = pwd.getpwnam(DOCKER_GROUP_USER).pw_dir
     return [
         "runuser",

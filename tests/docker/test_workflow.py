@@ -258,7 +258,7 @@ INTERRUPTIONS = {
 
 
 @pytest.fixture(scope="module", params=GENERATIONS)
-def slow_project(request, new_module_project):
+def stubborn_project(request, new_module_project):
     """A bake with a test that takes a minute and ignores Ctrl-C, built once per Compose generation."""
     checkout = new_module_project(request.param)
     add_test(checkout, "test_stubborn", STUBBORN_TEST)
@@ -268,26 +268,23 @@ def slow_project(request, new_module_project):
 
 
 @pytest.mark.parametrize("interruption", INTERRUPTIONS)
-def test_an_interrupted_make_test_leaves_no_container(slow_project, record_figure, interruption):
-    checkout = slow_project
+def test_an_interrupted_make_test_leaves_no_container(
+    stubborn_project, record_figure, interruption
+):
+    checkout = stubborn_project
     generation = "v2" if checkout.settings["COMPOSE"] == "docker compose" else "v1"
     make = Background(checkout, "test")
     try:
         wait_for_the_tests(make, checkout)
-        started = [
-            "exec",
-            f"{checkout.compose_project}-tests",
-            "test",
-            "-e",
-            "/tmp/stubborn-test-started",
-        ]
-        wait_until(
-            lambda: (
-                docker(*started, check=False).returncode == 0 or make.process.poll() is not None
-            ),
-            120,
-            "the test that ignores Ctrl-C did not start",
-        )
+        container = f"{checkout.compose_project}-tests"
+
+        def in_the_stubborn_test():
+            marker = docker(
+                "exec", container, "test", "-e", "/tmp/stubborn-test-started", check=False
+            )
+            return marker.returncode == 0 or make.process.poll() is not None
+
+        wait_until(in_the_stubborn_test, 120, "the test that ignores Ctrl-C did not start")
         signalled = time.monotonic()
         INTERRUPTIONS[interruption](make.process)
         status = make.finish(timeout=120)

@@ -27,11 +27,13 @@ DEPLOYMENT = {
 }
 
 
+# What a deployment sets: release defaults apply, whatever this environment sets.
+DEPLOYMENT_NAMES = {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "CONN_MAX_AGE"}
+DEPLOYMENT_PREFIXES = ("SECURE_", "MYSQL_")
+
+
 def is_deployment_variable(name):
-    # Release defaults apply, whatever this environment sets.
-    return name in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "CONN_MAX_AGE"} or name.startswith(
-        ("SECURE_", "MYSQL_")
-    )
+    return name in DEPLOYMENT_NAMES or name.startswith(DEPLOYMENT_PREFIXES)
 
 
 def load_release_settings(monkeypatch, **env):

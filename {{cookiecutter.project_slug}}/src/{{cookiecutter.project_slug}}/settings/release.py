@@ -35,16 +35,16 @@ WHITENOISE_AUTOREFRESH = False
 
 # Each Gunicorn worker keeps its connection instead of opening one per request: a new PyMySQL
 # connection (TLS included) costs more than the request itself.
-CONN_MAX_AGE = os.environ.get("CONN_MAX_AGE", "300").strip()
-if not CONN_MAX_AGE.isdigit():
+_conn_max_age = os.environ.get("CONN_MAX_AGE", "300").strip()
+if not _conn_max_age.isdigit():
     raise ImproperlyConfigured(
-        f"CONN_MAX_AGE={CONN_MAX_AGE!r} is not valid: give the seconds a database connection "
+        f"CONN_MAX_AGE={_conn_max_age!r} is not valid: give the seconds a database connection "
         "is kept, a whole number (0 closes it after each request)."
     )
 DATABASES = {
     "default": {
         **DATABASES["default"],
-        "CONN_MAX_AGE": int(CONN_MAX_AGE),
+        "CONN_MAX_AGE": int(_conn_max_age),
         "CONN_HEALTH_CHECKS": True,
     }
 }
