@@ -11,11 +11,9 @@ VENV ?= .venv
 # Scratch space for baked projects; ignored by git.
 BUILD_DIR ?= build
 PYTEST_ARGS ?=
-# The demo's base images. Empty: the public ones when a registry answers, else stand-ins built
-# here from Debian packages (make offline-images).
-PYTHON_IMAGE ?=
-DB_IMAGE ?=
-OFFLINE_IMAGES := PYTHON_IMAGE=offline/python:3.11-bookworm DB_IMAGE=offline/mysql:9.7-sid
+# The stand-ins make offline-images builds; empty: all of them (bash offline-images/build.sh --list).
+OFFLINE_IMAGES ?=
+DEMO := $(BUILD_DIR)/demo/todobackend
 
 BIN := $(VENV)/bin
 INFO := @bash -c 'if [ -t 1 ]; then printf "\033[1;33m=> %s\033[0m\n" "$$1"; else echo "=> $$1"; fi' INFO
@@ -68,19 +66,19 @@ demo: venv docker-engine ## Bake the default project into build/demo, run its ma
 	${INFO} "Baking the default project into $(BUILD_DIR)/demo"
 	rm -rf $(BUILD_DIR)/demo
 	$(BIN)/cookiecutter --no-input --output-dir $(BUILD_DIR)/demo .
-	@images="$(if $(PYTHON_IMAGE),PYTHON_IMAGE=$(PYTHON_IMAGE)) $(if $(DB_IMAGE),DB_IMAGE=$(DB_IMAGE))"; \
-	if [ -z "$(PYTHON_IMAGE)$(DB_IMAGE)" ] && ! docker pull --quiet python:3.12-slim >/dev/null 2>&1; then \
-	  echo "=> No registry answers: using base images built from Debian packages"; \
-	  $(MAKE) offline-images; \
-	  images="$(OFFLINE_IMAGES)"; \
-	fi; \
-	status=0; \
-	$(MAKE) -C $(BUILD_DIR)/demo/todobackend test $$images || status=$$?; \
-	$(MAKE) -C $(BUILD_DIR)/demo/todobackend clean; \
-	exit $$status
+	@# The images are the baked project's own defaults (or PYTHON_IMAGE, DB_IMAGE given to make).
+	@images=$$($(MAKE) -s -C $(DEMO) --eval 'demo-images: ; @echo $$(PYTHON_IMAGE) $$(DB_IMAGE)' demo-images); \
+	missing=; for image in $$images; do \
+	  docker image inspect $$image >/dev/null 2>&1 || docker pull --quiet $$image >/dev/null 2>&1 || missing="$$missing $$image"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "=> Neither on the engine nor in a registry:$$missing; building stand-ins from Debian packages"; \
+	  $(MAKE) offline-images OFFLINE_IMAGES="$$missing"; \
+	fi
+	@status=0; $(MAKE) -C $(DEMO) test || status=$$?; $(MAKE) -C $(DEMO) clean; exit $$status
 
 offline-images: ## Build stand-ins for the public base images from Debian packages (no registry needed)
-	bash offline-images/build.sh
+	bash offline-images/build.sh $(OFFLINE_IMAGES)
 
 bench: venv ## Measure the generated workflow (cold, warm, floor, rebuild, agent overhead, sizes)
 	$(BIN)/python bench/bench.py

@@ -28,11 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results" / "bench-latest.json"
 GOAL = 1.3
 COMPOSE = {"v2": "docker compose", "v1": "docker-compose"}
-PYTHON_IMAGE = os.environ.get("PYTHON_IMAGE", "offline/python:3.11-bookworm")
-DB_IMAGES = {
-    "mysql": os.environ.get("MYSQL_IMAGE", "offline/mysql:9.7-sid"),
-    "mariadb": os.environ.get("MARIADB_IMAGE", "offline/mariadb:11.8-trixie"),
-}
 SERVICES = ["test", "agent", "db"]
 IMAGE_ROLES = ["dev", "agent", "db", "release", "python base", "db base"]
 # The default app's views: where the one-line change goes.
@@ -86,14 +81,15 @@ class Project:
             cookiecutter(str(ROOT), no_input=True, output_dir=str(out), extra_context=answers)
         )
         self.log = out / "make.log"
-        self.db_image = DB_IMAGES[database]
-        self.settings = {"PYTHON_IMAGE": PYTHON_IMAGE, "DB_IMAGE": self.db_image}
-        self.settings |= {"BUILD_ID": build_id, "COMPOSE": COMPOSE[compose]}
+        # The images are the project's defaults, or PYTHON_IMAGE and DB_IMAGE from the environment.
+        self.settings = {"BUILD_ID": build_id, "COMPOSE": COMPOSE[compose]}
         # make gets the settings on its command line, compose in its environment; both run as if
         # from a shell, even under the template's own `make bench`.
         env = {name: value for name, value in os.environ.items() if not name.startswith("MAKE")}
         self.env = env | self.settings
         self.built = set()
+        query = ["make", "-s", "--eval", "images: ; @echo $(PYTHON_IMAGE) $(DB_IMAGE)", "images"]
+        self.python_image, self.db_image = run(query, cwd=self.dir, env=self.env).stdout.split()
 
     def make(self, *args):
         """Run make with this project's settings, output to the log; return its seconds."""
@@ -200,7 +196,7 @@ def measure(project, config, clean_label, runs):
         project.remember([*images, release])
     medians = {figure: round(statistics.median(values), 2) for figure, values in samples.items()}
     floor = medians["server start to SELECT 1"] + medians["tests' own time"]
-    images += [release, PYTHON_IMAGE, project.db_image]
+    images += [release, project.python_image, project.db_image]
     return {
         "median_seconds": medians,
         "floor_seconds": round(floor, 2),
@@ -271,7 +267,8 @@ def table(results, settings):
         f"Medians of {settings['runs']} runs (s): {machine['compose']}, engine {machine['engine']}"
     ]
     lines += [
-        f"  {db}: {result['images']['db base']}, {PYTHON_IMAGE}" for db, result in results.items()
+        f"  {db}: {result['images']['db base']}, {result['images']['python base']}"
+        for db, result in results.items()
     ]
     lines.append(f"{'':38}" + "".join(f"{db:>14}" for db in results))
     for name, *values in zip(names, *columns, strict=True):

@@ -1,8 +1,9 @@
 """Refuse answers that would generate a broken project, before any file is written.
 
-Every answer that ends up in code, file names, image names or compose project names is checked.
-Each refusal is one sentence naming the question, the value and what would be accepted; all of
-them are printed, then the hook exits non-zero and cookiecutter deletes the project folder.
+Every typed answer that ends up in code, file names, image names or compose project names is
+checked; the choices (database, python_version, ci) are cookiecutter's to check. Each refusal is
+one sentence naming the question, the value and what would be accepted; all of them are printed,
+then the hook exits non-zero and cookiecutter deletes the project folder.
 """
 
 import json
@@ -18,10 +19,7 @@ ANSWERS = {
     "description": json.loads(r'''{{ cookiecutter.description | tojson }}'''),
     "author_name": json.loads(r'''{{ cookiecutter.author_name | tojson }}'''),
     "author_email": json.loads(r'''{{ cookiecutter.author_email | tojson }}'''),
-    "database": json.loads(r'''{{ cookiecutter.database | tojson }}'''),
-    "python_version": json.loads(r'''{{ cookiecutter.python_version | tojson }}'''),
     "image_name": json.loads(r'''{{ cookiecutter.image_name | tojson }}'''),
-    "ci": json.loads(r'''{{ cookiecutter.ci | tojson }}'''),
 }
 
 # Python package names: the MySQL user name (<= 32 characters in MySQL 8) is the slug too.
@@ -33,9 +31,6 @@ SHADOWED_IMPORTS = {
     "pytest_django", "pytest_cov", "coverage", "ansible", "cryptography",
     "test", "tests", "conftest",
 }  # fmt: skip
-DATABASES = ("mysql", "mariadb")
-CI_SERVICES = ("github", "gitlab", "none")
-PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")  # the ones Django 5.2 supports
 # Docker's reference grammar: optional registry host[:port], then lowercase path components.
 IMAGE_NAME = re.compile(
     r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
@@ -106,25 +101,12 @@ def problems(answers):
         found.append(
             f"author_email {email!r} is not an email address; use e.g. 'team@example.com'."
         )
-    if answers["database"] not in DATABASES:
-        found.append(
-            f"database {answers['database']!r} is not supported; choose one of {', '.join(DATABASES)}."
-        )
-    if answers["python_version"] not in PYTHON_VERSIONS:
-        found.append(
-            f"python_version {answers['python_version']!r} is not supported by Django 5.2; "
-            f"choose one of {', '.join(PYTHON_VERSIONS)}."
-        )
     image = answers["image_name"]
     if not image or len(image) > 200 or not IMAGE_NAME.fullmatch(image):
         found.append(
             f"image_name {image!r} is not a valid Docker image repository; use lowercase path "
             "components separated by '/', optionally after a registry host, e.g. "
             "'todobackend' or 'registry.example.com/team/todobackend'."
-        )
-    if answers["ci"] not in CI_SERVICES:
-        found.append(
-            f"ci {answers['ci']!r} is not supported; choose one of {', '.join(CI_SERVICES)}."
         )
     return [message for message in found if message]
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the registry-free stand-ins for the public images the generated projects use (see
-# README.md). Usage: build.sh [IMAGE...] (default: all of them).
+# Builds registry-free stand-ins for the public images the generated projects default to, under
+# those images' names (see README.md). Usage: build.sh [IMAGE...] (default: all of them);
+# build.sh --list prints their names, one a line.
 #
 # Each image is a Debian rootfs made by mmdebstrap with its packages already installed, `docker
 # import`ed as offline/rootfs:<name>, plus a small Dockerfile (config, entrypoint, metadata).
+# Every stand-in carries the label offline-images.stand-in; a tag on the engine without it is a
+# real image and is never replaced.
 # The rootfs tarballs are cached on disk under the hash of their recipe, so building on another
 # engine (data root) costs only the import and the Dockerfile build. Every image is labelled
 # with the hash of its inputs and skipped when that label matches.
@@ -13,6 +16,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HASH_LABEL=offline-images.inputs-hash
+STAND_IN_LABEL=offline-images.stand-in
 RECIPE_VERSION=2 # bump to invalidate every cached rootfs
 CACHE=${OFFLINE_IMAGES_CACHE:-/var/cache/offline-images}
 # The Debian mirror: the one the host's apt uses, so the build works wherever the host's apt does.
@@ -25,13 +29,19 @@ FORCE=${FORCE:-0}
 PYTHON_PACKAGES=ca-certificates,python3,python3-venv,python3-pip,python-is-python3
 # systemd-standalone-sysusers: mysql-server needs a sysusers implementation, not all of systemd.
 MYSQL_PACKAGES=mysql-server,mysql-client,systemd-standalone-sysusers
+# The one list of the stand-ins: the root Makefile, the tests and the bench take the images'
+# names from here (build.sh --list) or from the generated project's defaults, which these are.
 # image, Debian suite, packages, folder (build context, rootfs-hook.sh), Dockerfile
 IMAGES=(
-	"offline/python:3.11-bookworm bookworm $PYTHON_PACKAGES python Dockerfile"
-	"offline/python:3.13-trixie trixie $PYTHON_PACKAGES python Dockerfile"
-	"offline/mariadb:11.8-trixie trixie mariadb-server,mariadb-client db mariadb.Dockerfile"
-	"offline/mysql:9.7-sid sid $MYSQL_PACKAGES db mysql.Dockerfile"
+	"python:3.11-slim bookworm $PYTHON_PACKAGES python Dockerfile"
+	"python:3.13-slim trixie $PYTHON_PACKAGES python Dockerfile"
+	"mariadb:11.8 trixie mariadb-server,mariadb-client db mariadb.Dockerfile"
+	"mysql:9.7 sid $MYSQL_PACKAGES db mysql.Dockerfile"
 )
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${IMAGES[@]%% *}"
+	exit 0
+fi
 MMDEBSTRAP_OPTIONS=(
 	--variant=minbase
 	--aptopt='Acquire::Languages "none"'
@@ -51,8 +61,8 @@ die() {
 	exit 1
 }
 sha() { sha256sum | cut -c1-64; }
-image_hash() { docker image inspect -f "{{index .Config.Labels \"$HASH_LABEL\"}}" "$1" 2>/dev/null || true; }
-up_to_date() { [ "$(image_hash "$1")" = "$2" ]; }
+label() { docker image inspect -f "{{index .Config.Labels \"$2\"}}" "$1" 2>/dev/null || true; }
+up_to_date() { [ "$(label "$1" "$HASH_LABEL")" = "$2" ]; }
 # Names and contents of a folder's files, independent of where the checkout is.
 dir_hash() { (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha); }
 
@@ -67,6 +77,10 @@ sources() {
 	fi
 }
 
+for image in "$@"; do
+	printf '%s\n' "${IMAGES[@]%% *}" | grep -qxF -- "$image" ||
+		die "there is no stand-in for $image; build.sh builds: $(echo "${IMAGES[@]%% *}")"
+done
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/offline-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -82,14 +96,21 @@ if [ "$(df --output=avail -k /dev/shm 2>/dev/null | tail -n1)" -gt 8000000 ] 2>/
 fi
 
 # --- 1. what is out of date; start mmdebstrap (in parallel) for each missing tarball ---------
-declare -A rootfs_hash tarball context image_sum dockerfile
+declare -A rootfs_hash tarball context image_sum dockerfile rootfs_name stand_in
 declare -A mmdebstrap_pid=()
 todo=()
 for entry in "${IMAGES[@]}"; do
 	read -r image suite packages folder file <<<"$entry"
 	if [ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qxF "$image"; then continue; fi
-	name=${image#offline/}
-	name=${name/:/-}
+	if docker image inspect "$image" >/dev/null 2>&1 && [ -z "$(label "$image" "$STAND_IN_LABEL")" ]; then
+		step "$image is on the engine and is not a stand-in: left as it is"
+		continue
+	fi
+	# The rootfs and its cached tarball are named after the Debian suite, e.g. python-3.11-bookworm.
+	tag=${image#*:}
+	name=${image%%:*}-${tag%-slim}-$suite
+	rootfs_name[$image]=$name
+	stand_in[$image]="built from Debian $suite packages by offline-images/build.sh, not the official image"
 	rootfs_hash[$name]=$( {
 		echo "recipe $RECIPE_VERSION $suite $packages"
 		printf '%s\n' "${MMDEBSTRAP_OPTIONS[@]}"
@@ -104,7 +125,8 @@ for entry in "${IMAGES[@]}"; do
 	chmod 0755 "${context[$name]}"/*.sh
 	if [ "$folder" = python ]; then cp "$CA_BUNDLE" "${context[$name]}/host-ca-certificates.crt"; fi
 	dockerfile[$name]=$file
-	image_sum[$name]=$(printf '%s %s %s\n' "${rootfs_hash[$name]}" "$file" "$(dir_hash "${context[$name]}")" | sha)
+	image_sum[$name]=$(printf '%s %s %s %s\n' "${rootfs_hash[$name]}" "$file" "$(dir_hash "${context[$name]}")" \
+		"${stand_in[$image]}" | sha)
 	if [ "$FORCE" != 1 ] && up_to_date "$image" "${image_sum[$name]}"; then
 		step "$image up to date"
 		continue
@@ -135,8 +157,7 @@ done
 
 # --- 2. docker import (if needed) and the Dockerfile build ------------------------------------
 for image in "${todo[@]}"; do
-	name=${image#offline/}
-	name=${name/:/-}
+	name=${rootfs_name[$image]}
 	if ! up_to_date "offline/rootfs:$name" "${rootfs_hash[$name]}"; then
 		step "docker import offline/rootfs:$name"
 		docker import \
@@ -147,9 +168,9 @@ for image in "${todo[@]}"; do
 			"${tarball[$name]}" "offline/rootfs:$name" >/dev/null
 	fi
 	step "docker build $image"
-	if ! docker build --build-arg "BASE=offline/rootfs:$name" --label "$HASH_LABEL=${image_sum[$name]}" \
-		-f "${context[$name]}/${dockerfile[$name]}" -t "$image" "${context[$name]}" \
-		>"$work/build-$name.log" 2>&1; then
+	if ! docker build --build-arg "BASE=offline/rootfs:$name" -f "${context[$name]}/${dockerfile[$name]}" \
+		--label "$HASH_LABEL=${image_sum[$name]}" --label "$STAND_IN_LABEL=${stand_in[$image]}" \
+		-t "$image" "${context[$name]}" >"$work/build-$name.log" 2>&1; then
 		tail -n 40 "$work/build-$name.log" >&2
 		die "docker build $image failed"
 	fi
@@ -159,5 +180,5 @@ done
 if [ ${#todo[@]} -gt 0 ]; then
 	docker image prune -f --filter "label=$HASH_LABEL" >/dev/null 2>&1 || true
 fi
-step "offline images ready in $((SECONDS - start)) s"
-docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' --filter 'reference=offline/*' | sed 's/^/   /'
+step "stand-ins ready in $((SECONDS - start)) s"
+docker image ls --format '{{.Repository}}:{{.Tag}}  {{.Size}}' --filter "label=$STAND_IN_LABEL" | sed 's/^/   /'

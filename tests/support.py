@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,15 +21,19 @@ TEMPLATE_PROJECT_DIR = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 DEFAULT_ANSWERS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-# The images the Docker layer runs baked projects on: the registry-free stand-ins that
-# `make offline-images` builds, unless TEMPLATE_*_IMAGE names others (e.g. the public ones).
+# The images baked projects default to, as offline-images/build.sh lists them (it builds stand-ins
+# under these names for engines without a registry). {"3.13": "python:3.13-slim", ...}
+OFFLINE_IMAGES = subprocess.run(
+    ["bash", str(TEMPLATE_DIR / "offline-images/build.sh"), "--list"],
+    capture_output=True, text=True, check=True,
+).stdout.split()  # fmt: skip
 PYTHON_IMAGES = {
-    "3.11": os.environ.get("TEMPLATE_PYTHON_IMAGE", "offline/python:3.11-bookworm"),
-    "3.13": os.environ.get("TEMPLATE_PYTHON313_IMAGE", "offline/python:3.13-trixie"),
+    image.removeprefix("python:").removesuffix("-slim"): image
+    for image in OFFLINE_IMAGES
+    if image.startswith("python:")
 }
 DB_IMAGES = {
-    "mysql": os.environ.get("TEMPLATE_MYSQL_IMAGE", "offline/mysql:9.7-sid"),
-    "mariadb": os.environ.get("TEMPLATE_MARIADB_IMAGE", "offline/mariadb:11.8-trixie"),
+    image.partition(":")[0]: image for image in OFFLINE_IMAGES if not image.startswith("python:")
 }
 COMPOSE_GENERATIONS = {"v2": "docker compose", "v1": "docker-compose"}
 
@@ -55,6 +60,15 @@ def explain(completed, command=None):
         f"{command or completed.args} exited {completed.returncode}\n"
         f"--- stdout\n{completed.stdout[-5000:]}\n--- stderr\n{completed.stderr[-5000:]}"
     )
+
+
+def tool(name):
+    """A program requirements-dev.txt installs: beside this Python, else on PATH."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which(name, path=path)
+    if found is None:
+        pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt", pytrace=False)
+    return found
 
 
 def unique_build_id():
@@ -192,9 +206,13 @@ class Checkout:
     def make(self, target, *arguments, timeout=900):
         return make(self.path, target, self.settings, *arguments, timeout=timeout)
 
+    def setting(self, name):
+        """The value in force: given to its make, else kept in its .env."""
+        return self.settings.get(name) or settings_file(self.path).get(name)
+
     @property
     def build_id(self):
-        return settings_file(self.path).get("BUILD_ID") or self.settings.get("BUILD_ID")
+        return self.setting("BUILD_ID")
 
     @property
     def compose_project(self):
@@ -226,13 +244,12 @@ class Projects:
     def __call__(self, generation="v2", build_id="unique", **answers):
         """A checkout baked with these answers; build_id=None lets the Makefile pick one."""
         answers = {"project_slug": f"todo{uuid.uuid4().hex[:8]}", **answers}
-        database = answers.get("database", "mysql")
-        python = answers.get("python_version", "3.11")
-        settings = {
-            "COMPOSE": compose_command(generation),
-            "PYTHON_IMAGE": self.provide_image(PYTHON_IMAGES[python]),
-            "DB_IMAGE": self.provide_image(DB_IMAGES[database]),
-        }
+        # The project runs on its default images (a choice's default is its first); provide_image
+        # builds their stand-ins where no registry has them.
+        python = answers.get("python_version", DEFAULT_ANSWERS["python_version"][0])
+        self.provide_image(PYTHON_IMAGES[python])
+        self.provide_image(DB_IMAGES[answers.get("database", DEFAULT_ANSWERS["database"][0])])
+        settings = {"COMPOSE": compose_command(generation)}
         if build_id:
             settings["BUILD_ID"] = unique_build_id() if build_id == "unique" else build_id
         checkout = Checkout(

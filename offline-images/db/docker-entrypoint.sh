@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Entrypoint of offline/mariadb and offline/mysql: the part of the official mariadb and mysql
+# Entrypoint of the mariadb and mysql stand-ins: the part of the official mariadb and mysql
 # images' contract that the generated projects use.
 # - MYSQL_ROOT_PASSWORD (needed to initialise), MYSQL_DATABASE, MYSQL_USER, MYSQL_PASSWORD,
-#   MYSQL_INITDB_SKIP_TZINFO; in offline/mariadb their MARIADB_* spellings too (those win).
+#   MYSQL_INITDB_SKIP_TZINFO; in the mariadb stand-in their MARIADB_* spellings too (those win).
 # - A datadir without a mysql/ folder is initialised by a temporary server started with
 #   --skip-networking: nothing answers on TCP before the database and users exist.
 # - Arguments starting with '-' are server options; other commands run as they are.

@@ -2,8 +2,8 @@
 
 Under CI=true this layer is the point of the run, so a missing engine, Compose generation or
 image is a failure, never a skip; elsewhere it is a skip that says why (support.unavailable).
-The images default to the registry-free stand-ins of `make offline-images` (built here when
-missing); TEMPLATE_*_IMAGE names others, e.g. the public ones (tests/support.py).
+Baked projects run on their default images: pulled when a registry has them, else the stand-ins
+of offline-images/build.sh, built here when missing (tests/support.py).
 """
 
 import os
@@ -19,6 +19,7 @@ from tests.support import (
     DOCKER_GROUP_USER,
     LATE_DB_SECONDS,
     MAKE_ENVIRONMENT,
+    OFFLINE_IMAGES,
     PROJECT_SETTINGS,
     PYTHON_IMAGES,
     TEMPLATE_DIR,
@@ -33,12 +34,6 @@ from tests.support import (
     unique_build_id,
 )
 
-OFFLINE_IMAGES = {
-    "offline/python:3.11-bookworm",
-    "offline/python:3.13-trixie",
-    "offline/mysql:9.7-sid",
-    "offline/mariadb:11.8-trixie",
-}
 FIGURES = []
 
 
@@ -93,21 +88,23 @@ def on_engine(image):
 
 @pytest.fixture(scope="session")
 def provide_image(docker_engine):
-    """A function that returns an image once it is on the engine: the stand-ins are built by
-    offline-images/build.sh (once a session) when missing; any other missing image is
-    unavailable()."""
-    failed_build = []
+    """A function that returns an image once it is on the engine: pulled if a registry has it,
+    else, for the images of OFFLINE_IMAGES, its stand-in built by offline-images/build.sh (tried
+    once a session); an image still missing is unavailable()."""
+    failed_builds = {}
 
     def provide(image):
-        if image in OFFLINE_IMAGES and not failed_build and not on_engine(image):
+        if on_engine(image) or command_works("docker", "pull", "--quiet", image):
+            return image
+        if image in OFFLINE_IMAGES and image not in failed_builds:
             built = subprocess.run(
-                ["bash", str(TEMPLATE_DIR / "offline-images/build.sh")],
+                ["bash", str(TEMPLATE_DIR / "offline-images/build.sh"), image],
                 capture_output=True, text=True, timeout=3600,
             )  # fmt: skip
             if built.returncode != 0:
-                failed_build.append(f" (offline-images/build.sh failed: {explain(built)})")
+                failed_builds[image] = f" (offline-images/build.sh failed: {explain(built)})"
         if not on_engine(image):
-            unavailable(f"image {image} is not on the engine{''.join(failed_build)}")
+            unavailable(f"image {image} is not on the engine{failed_builds.get(image, '')}")
         return image
 
     return provide
@@ -115,7 +112,7 @@ def provide_image(docker_engine):
 
 @pytest.fixture(scope="session")
 def base_images(provide_image):
-    """The default Python image and the MariaDB stand-in (test_offline_images checks them)."""
+    """The Python 3.11 and MariaDB images of tests.support (test_offline_images checks them)."""
     return {
         "PYTHON_IMAGE": provide_image(PYTHON_IMAGES["3.11"]),
         "DB_IMAGE": provide_image(DB_IMAGES["mariadb"]),
@@ -139,7 +136,7 @@ def new_module_project(cookies_session, provide_image):
 
 @pytest.fixture(scope="session")
 def late_db_image(provide_image):
-    """The MySQL stand-in, started LATE_DB_SECONDS late by a wrapper that sleeps first."""
+    """The MySQL image, started LATE_DB_SECONDS late by a wrapper that sleeps first."""
     tag = late_image(provide_image(DB_IMAGES["mysql"]), LATE_DB_SECONDS)
     yield tag
     remove_image(tag)
@@ -147,7 +144,7 @@ def late_db_image(provide_image):
 
 @pytest.fixture(scope="session")
 def never_ready_db_image(provide_image):
-    """The MySQL stand-in whose containers never start the server."""
+    """The MySQL image, its containers never starting the server."""
     tag = never_ready_image(provide_image(DB_IMAGES["mysql"]))
     yield tag
     remove_image(tag)

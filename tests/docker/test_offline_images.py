@@ -1,8 +1,10 @@
 """The stand-ins of offline-images/ keep the part of the public images' contract the projects use
-(offline-images/README.md): the database images of tests.support.DB_IMAGES and the Python images
-of PYTHON_IMAGES (TEMPLATE_*_IMAGE selects others), checked on the real engine.
+(offline-images/README.md), checked on the real engine: the images of tests.support.DB_IMAGES and
+PYTHON_IMAGES, which are the stand-ins where no registry answers (the official images otherwise),
+and those are the generated project's defaults.
 """
 
+import json
 import re
 import subprocess
 import time
@@ -166,5 +168,25 @@ def test_python_image(scratch, provide_image, version):
     assert done.returncode == 0, explain(done)
     assert done.stdout.startswith(version), done.stdout
     assert "/tmp/venv/lib/python" in done.stdout, done.stdout  # the venv's own pip
-    if image.startswith("offline/"):  # the stand-ins trust the build host's CA bundle
+    if is_stand_in(image):  # the stand-ins trust the build host's CA bundle
         assert "PIP_CERT=/" in done.stdout and "SSL_CERT_FILE=/" in done.stdout, done.stdout
+
+
+def is_stand_in(image):
+    labels = docker("image", "inspect", "--format", "{{json .Config.Labels}}", image).stdout
+    return "offline-images.stand-in" in (json.loads(labels) or {})
+
+
+@pytest.mark.parametrize("database", sorted(DB_IMAGES))
+@pytest.mark.parametrize("python", sorted(PYTHON_IMAGES))
+def test_the_stand_ins_are_the_generated_defaults(cookies_session, python, database):
+    """A baked project's make defaults to images that offline-images/build.sh stands in for."""
+    answers = {"project_slug": f"std{uuid.uuid4().hex[:8]}", "python_version": python,
+               "database": database}  # fmt: skip
+    project = cookies_session.bake(extra_context=answers).project_path
+    shown = subprocess.run(
+        ["make", "-s", "--eval", "images: ; @echo $(PYTHON_IMAGE) $(DB_IMAGE)", "images"],
+        cwd=project, capture_output=True, text=True,
+    )  # fmt: skip
+    assert shown.returncode == 0, explain(shown)
+    assert shown.stdout.split() == [PYTHON_IMAGES[python], DB_IMAGES[database]]

@@ -201,7 +201,7 @@ def test_the_release_image_holds_the_app_and_nothing_else(released):
 
 def test_the_release_image_adds_at_most_80_mb_to_its_base(released, record_figure):
     checkout, _ = released
-    image, base = release_image(checkout), checkout.settings["PYTHON_IMAGE"]
+    image, base = release_image(checkout), checkout.setting("PYTHON_IMAGE")
     sizes = [shown["Size"] / 1e6 for shown in inspect("image", [image, base])]
     record_figure(f"release image {sizes[0]:.0f} MB, its base {base} {sizes[1]:.0f} MB")
     assert sizes[0] - sizes[1] <= 80
