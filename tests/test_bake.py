@@ -141,6 +141,19 @@ def test_make_help_says_how_build_id_is_chosen_without_showing_a_value_that_chan
     assert len(shown) == 1 and "BUILD_ID        (random, then kept in .env)" in shown.pop()
 
 
+def test_the_readme_lists_the_settings_make_help_shows(default_project):
+    helped = run(["make", "help"], default_project).stdout
+    shown = re.findall(r"^  ([A-Z_]+) ", helped, re.MULTILINE)
+    readme = (default_project / "README.md").read_text()
+    table = readme.partition("| setting | default |")[2].partition("\n\n")[0]
+    rows = [re.findall(r"`([A-Z_]+)`", line.split("|")[1]) for line in table.splitlines()[2:]]
+    assert [names[0] for names in rows if len(names) == 1] == shown
+    # The one row of several: the development credentials, which make help does not print.
+    assert [names for names in rows if len(names) > 1] == [
+        ["MYSQL_PASSWORD", "MYSQL_ROOT_PASSWORD", "SECRET_KEY"]
+    ]
+
+
 # Checked before make needs an engine; an image that is nowhere is tested in the Docker layer.
 @pytest.mark.parametrize(
     "setting, value, accepted",

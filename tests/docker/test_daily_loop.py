@@ -70,7 +70,7 @@ def build_id(project):
 def test_settings_in_env_take_effect_without_command_line_variables(project):
     tested = as_newcomer(project, "make", "test")
     assert tested.returncode == 0, explain(tested)
-    assert f"database {DB_IMAGES['mysql']}" in tested.stdout
+    assert f"from {PYTHON_IMAGES['3.11']} and {DB_IMAGES['mysql']}" in tested.stdout
     # make completed .env with every setting; plain compose commands read it too.
     config = as_newcomer(project, "docker", "compose", "config", "--images")
     assert config.returncode == 0, explain(config)
@@ -103,6 +103,7 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, docker_gr
 
     made = as_newcomer(project, "make", "makemigrations")
     assert made.returncode == 0, explain(made)
+    assert running_containers(f"todobackend-{build_id(project)}-run") == ""
     migration = os.path.join(app, "migrations/0002_todo_due_on.py")
     assert os.stat(migration).st_uid == docker_group_user.pw_uid
     tested = as_newcomer(project, "make", "test")
@@ -116,6 +117,25 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, docker_gr
         if os.stat(os.path.join(root, name)).st_uid != docker_group_user.pw_uid
     ]
     assert not_theirs == []
+
+
+def running_containers(compose_project):
+    return subprocess.run(
+        ["docker", "ps", "--quiet", "--filter", f"label=com.docker.compose.project={compose_project}"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def test_make_manage_gets_the_superuser_settings(project):
+    """createsuperuser --no-input reads DJANGO_SUPERUSER_*; then nothing it started runs on."""
+    created = as_newcomer(
+        project, "make", "manage", "ARGS=createsuperuser --no-input",
+        "DJANGO_SUPERUSER_USERNAME=admin", "DJANGO_SUPERUSER_EMAIL=admin@example.com",
+        "DJANGO_SUPERUSER_PASSWORD=a-long-development-password",
+    )  # fmt: skip
+    assert created.returncode == 0, explain(created)
+    assert "Superuser created successfully" in created.stdout, explain(created)
+    assert running_containers(f"todobackend-{build_id(project)}-run") == ""
 
 
 def test_a_subset_of_the_tests(project):
@@ -194,15 +214,12 @@ def test_make_run_serves_the_api_and_keeps_its_data(project):
         assert [todo["title"] for todo in listed] == ["kept between runs"]
     finally:
         stop(server)
-    run_project = f"todobackend-{build_id(project)}-run"
-    running = subprocess.run(
-        ["docker", "ps", "--quiet", "--filter", f"label=com.docker.compose.project={run_project}"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    running = running_containers(f"todobackend-{build_id(project)}-run")
     assert running == "", "Ctrl-C left make run's containers running"
 
-    server, url = serve(project)
+    server, second_url = serve(project)
     try:
+        assert second_url == url, "make run moved to another port"
         _, listed = answering(url)
         assert [todo["title"] for todo in listed] == ["kept between runs"]
     finally:
