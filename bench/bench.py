@@ -219,7 +219,7 @@ def measure(project, config, clean_label, runs):
 
 def bench_database(database, run_dir, build_id, compose, runs):
     project = Project(database, run_dir, f"{build_id}-{database}", compose)
-    project.make("env-file")
+    project.make("build")  # writes .env, which compose config reads
     config = project.config()
     # make clean prunes the dangling images of every checkout of the project; the bench, which
     # shares the engine with others, narrows that to its own compose project.

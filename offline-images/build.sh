@@ -77,9 +77,10 @@ sources() {
 	fi
 }
 
+names="${IMAGES[*]%% *}"
 for image in "$@"; do
 	printf '%s\n' "${IMAGES[@]%% *}" | grep -qxF -- "$image" ||
-		die "there is no stand-in for $image; build.sh builds: $(echo "${IMAGES[@]%% *}")"
+		die "there is no stand-in for $image; build.sh builds: $names"
 done
 start=$SECONDS
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/offline-images.XXXXXX")

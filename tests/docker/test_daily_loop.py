@@ -128,6 +128,8 @@ def running_containers(compose_project):
 
 def test_make_manage_gets_the_superuser_settings(project):
     """createsuperuser --no-input reads DJANGO_SUPERUSER_*; then nothing it started runs on."""
+    migrated = as_newcomer(project, "make", "manage", "ARGS=migrate")
+    assert migrated.returncode == 0, explain(migrated)
     created = as_newcomer(
         project, "make", "manage", "ARGS=createsuperuser --no-input",
         "DJANGO_SUPERUSER_USERNAME=admin", "DJANGO_SUPERUSER_EMAIL=admin@example.com",

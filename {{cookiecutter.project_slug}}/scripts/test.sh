@@ -6,6 +6,8 @@ set -euo pipefail
 # The source tree belongs to root and the tests run as the app user: coverage keeps its data in /tmp.
 export COVERAGE_FILE=/tmp/.coverage
 cd "$(dirname "$0")/../src"
+# What make test's ARGS selected, for src/conftest.py to name when they select no test.
+export TEST_ARGS="$*"
 
 # --reuse-db: the test database is the app's own, created empty by the db image (the app's user
 # may create no other); pytest-django migrates it instead of creating it.
