@@ -75,11 +75,6 @@ def unique_build_id():
     return f"t{uuid.uuid4().hex[:8]}"
 
 
-def compose_project(project, build_id):
-    """The compose project of one build of a baked project, as its Makefile names it."""
-    return f"{project.name}-{build_id}"
-
-
 def make(project, target, env=None, *arguments, timeout=900):
     """Run the baked project's own make as a user would; its output is kept in make.log."""
     completed = subprocess.run(
@@ -103,16 +98,6 @@ def docker(*arguments, check=True):
 def ids(*listing):
     """The IDs a `docker ... --quiet` listing prints."""
     return sorted(docker(*listing).stdout.split())
-
-
-def engine_state():
-    """What make clean must leave as it found it: containers, volumes, networks and images."""
-    return {
-        "containers": ids("ps", "--all", "--quiet", "--no-trunc"),
-        "volumes": ids("volume", "ls", "--quiet"),
-        "networks": ids("network", "ls", "--quiet", "--no-trunc"),
-        "images": ids("image", "ls", "--all", "--quiet", "--no-trunc"),
-    }
 
 
 def project_containers(compose_project_name, *labels):
@@ -178,9 +163,7 @@ def compose_command(generation):
 
 def require_image(image):
     if not command_works("docker", "image", "inspect", image):
-        unavailable(
-            f"image {image} is not on the engine (build it, pull it or set TEMPLATE_*_IMAGE)"
-        )
+        unavailable(f"image {image} is not on the engine (build or pull it)")
 
 
 def settings_file(folder):
@@ -318,7 +301,8 @@ def owner_of(labels, name):
 
 
 def engine_inventory():
-    """engine_state() with what each object is and whose: {kind: {id: (owner, description)}}.
+    """Every container, volume, network and image on the engine, with what it is and whose:
+    {kind: {id: (owner, description)}}.
 
     The owner is given by owner_of(), or by the tag of an image; an anonymous volume or an
     untagged image has the owner of the container using it, else None.
