@@ -111,6 +111,7 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, docker_gr
     assert tested.returncode == 0, explain(tested)
     totals, _ = junit_totals(os.path.join(project, "reports/unittests.xml"))
     assert totals["failures"] == totals["errors"] == 0
+    assert sorted(os.listdir(os.path.join(project, "reports"))) == ["coverage.xml", "unittests.xml"]
     not_theirs = [
         os.path.join(root, name)
         for root, dirs, files in os.walk(project)

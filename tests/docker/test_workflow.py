@@ -2,8 +2,8 @@
 started together one refused, settings kept in .env and beaten by the environment, a fresh
 database every run, Ctrl-C and CI's cancel leave nothing behind, an image that is nowhere refused
 before anything starts, a late database waited for, a dead one or wrong credentials reported
-clearly, make clean and clean-all remove their own builds only, files that belong to whoever runs
-make, images that never run as root, make lint leaves nothing behind.
+clearly, make clean and clean-all remove their own builds only, images that never run as root,
+make lint leaves nothing behind (files that belong to whoever runs make: test_daily_loop.py).
 
 Compose v2 throughout, and v1 too where users would meet a difference (the refusal, Ctrl-C).
 """
@@ -463,42 +463,6 @@ def test_make_clean_removes_its_build_only_and_clean_all_every_build(
 
 
 # Users and images ----------------------------------------------------------------------------
-
-
-def test_a_docker_group_user_gets_files_of_their_own(new_project, docker_group_user):
-    baked = new_project()
-    checkout = baked.copy(os.path.join(docker_group_user.pw_dir, baked.slug))
-    user = docker_group_user.pw_name
-    subprocess.run(["chown", "-R", f"{user}:{user}", checkout.path], check=True)
-    as_user = [
-        "runuser", "-u", user, "--", "env", f"HOME={docker_group_user.pw_dir}",
-        f"PATH={os.environ['PATH']}", *[f"{key}={value}" for key, value in checkout.settings.items()],
-    ]  # fmt: skip
-
-    def users_make(target):
-        return subprocess.run(
-            [*as_user, "make", target],
-            cwd=checkout.path,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-
-    try:
-        tested = users_make("test")
-        assert tested.returncode == 0, explain(tested)
-        not_theirs = [
-            os.path.join(root, name)
-            for root, dirs, files in os.walk(checkout.path)
-            for name in dirs + files
-            if os.lstat(os.path.join(root, name)).st_uid != docker_group_user.pw_uid
-        ]
-        assert not_theirs == []
-        assert (checkout.path / ".env").is_file()
-        assert sorted(os.listdir(checkout.path / "reports")) == ["coverage.xml", "unittests.xml"]
-    finally:
-        cleaned = users_make("clean")
-    assert cleaned.returncode == 0, explain(cleaned)
 
 
 @pytest.mark.parametrize("role", ["dev", "agent"])
