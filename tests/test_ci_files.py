@@ -1,8 +1,12 @@
-"""The generated CI: the file of the chosen service only, valid against its schema, running the
-project's own make targets in order and publishing only from the default branch and tags."""
+"""The generated CI: the file of the chosen service only, valid against its schema; each change runs
+once; one job runs the project's own make targets in order and publishes only from the default
+branch and tags, telling make tag which branch it is on. Scripts run with make and docker stubs;
+tests/docker/test_pipelines.py runs the GitHub job's steps for real."""
 
 import os
+import re
 import subprocess
+from collections import namedtuple
 from types import SimpleNamespace
 
 import pytest
@@ -12,19 +16,37 @@ from tests.support import baked, run, tool
 
 CI_FILES = {"github": ".github/workflows/ci.yml", "gitlab": ".gitlab-ci.yml"}
 SCHEMAS = {"github": "vendor.github-workflows", "gitlab": "vendor.gitlab-ci"}
-# Pipelines CI starts (main is the default branch): GitHub's ref, GitLab's variables, and whether
-# the tested image is published.
+STEPS = ["make lint", "make test", "make release"]
+
+
+# The pipelines CI starts (main is the default branch): the ref and GitHub event, GitLab's variables,
+# whether each CI runs it, whether it publishes, and the branch make tag is told on GitHub.
+Case = namedtuple("Case", "ref event gitlab on_github on_gitlab publishes branch", defaults=[None])
 PIPELINES = {
-    "default branch": ("refs/heads/main", {"CI_COMMIT_BRANCH": "main"}, True),
-    "tag": ("refs/tags/v1.2", {"CI_COMMIT_TAG": "v1.2"}, True),
-    "other branch": ("refs/heads/feature", {"CI_COMMIT_BRANCH": "feature"}, False),
-    "merge request": ("refs/pull/7/merge", {}, False),
-}
+    "default branch": Case("refs/heads/main", "push", {"CI_COMMIT_BRANCH": "main"}, True, True, True, "main"),
+    "tag": Case("refs/tags/v1.2", "push", {"CI_COMMIT_TAG": "v1.2"}, True, True, True, ""),
+    "other branch": Case("refs/heads/x", "push", {"CI_COMMIT_BRANCH": "x"}, True, True, False, "x"),
+    # A branch with a merge request runs once, in the merge request's pipeline; on GitHub, a pull
+    # request from the repository itself does not run, since the push of its branch did.
+    "branch with a merge request": Case(
+        "refs/heads/x", "push", {"CI_COMMIT_BRANCH": "x", "CI_OPEN_MERGE_REQUESTS": "team/app!7"},
+        True, False, False, "x",
+    ),
+    "merge request": Case(
+        "refs/pull/7/merge", "pull_request team/app",
+        {"CI_PIPELINE_SOURCE": "merge_request_event"}, False, True, False,
+    ),
+    "pull request from a fork": Case(
+        "refs/pull/8/merge", "pull_request fork/app",
+        {"CI_PIPELINE_SOURCE": "merge_request_event"}, True, True, False, "8/merge",
+    ),
+}  # fmt: skip
 
 
 def ci_file(cookies_session, ci):
+    """The baked project and its parsed CI file."""
     project = baked(cookies_session.bake(extra_context={"ci": ci}))
-    return yaml.safe_load((project / CI_FILES[ci]).read_text())
+    return project, yaml.safe_load((project / CI_FILES[ci]).read_text())
 
 
 @pytest.mark.parametrize("ci", ["github", "gitlab", "none"])
@@ -38,76 +60,121 @@ def test_only_the_chosen_ci_file_is_generated_and_follows_its_schema(cookies_ses
         run([tool("check-jsonschema"), "--builtin-schema", SCHEMAS[ci], CI_FILES[ci]], project)
 
 
-def stubbed(folder, script, env, shell="sh"):
-    """Run a CI script with make and docker stubs that log their arguments and what they read on
-    stdin; return the log so far."""
+def stubbed(folder, script, env, shell="sh", cwd=None):
+    """Run a CI script with make and docker stubs that log their arguments (make: and the branch
+    variables make tag reads) and what they read on stdin; return the log so far."""
     stubs, log = folder / "bin", folder / "calls.log"
     stubs.mkdir(parents=True, exist_ok=True)
-    for name in ("make", "docker"):
-        (stubs / name).write_text(f'#!/bin/sh\necho "{name} $*" >>"{log}"\ncat >>"{log}"\n')
+    lines = {"make": "make $* ${BRANCH+BRANCH=$BRANCH}", "docker": "docker $*"}
+    for name, line in lines.items():
+        (stubs / name).write_text(f'#!/bin/sh\necho "{line}" >>"{log}"\ncat >>"{log}"\n')
         (stubs / name).chmod(0o755)
     env = {"PATH": f"{stubs}{os.pathsep}{os.environ['PATH']}", **env}
-    run([shell, "-e", "-c", script], folder, env=env, stdin=subprocess.DEVNULL)
-    return log.read_text().splitlines()
+    run([shell, "-e", "-c", script], cwd or folder, env=env, stdin=subprocess.DEVNULL)
+    return [line.rstrip() for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def github_release(workflow, ref, folder):
-    """What the release job runs for a push to ref, its ${{ }} expressions evaluated."""
+def github_context(case):
+    event, _, head = case.event.partition(" ")
     repository = SimpleNamespace(default_branch="main")
-    names = {
-        "github": SimpleNamespace(ref=ref, event=SimpleNamespace(repository=repository)),
+    pull_request = SimpleNamespace(head=SimpleNamespace(repo=SimpleNamespace(full_name=head)))
+    return {
+        "github": SimpleNamespace(
+            event_name=event, ref=case.ref, ref_name=case.ref.split("/", 2)[2],
+            ref_type="tag" if case.ref.startswith("refs/tags/") else "branch",
+            repository="team/app", run_id=42, server_url="https://github.com",
+            event=SimpleNamespace(repository=repository, pull_request=pull_request),
+        ),
         "secrets": SimpleNamespace(GITHUB_TOKEN="s3cret"),
-        "format": lambda text, *values: text.format(*values),
-        "startsWith": str.startswith,
         "always": lambda: True,
         "true": True,
+    }  # fmt: skip
+
+
+def evaluate(expression, names):
+    """A GitHub expression (bare, as in if:, or ${{ }} inside a string), in Python's terms."""
+
+    def python(text):
+        text = text.replace("||", " or ").replace("&&", " and ").replace("!=", " != ")
+        return eval(text.replace("''", '""'), dict(names))
+
+    if not isinstance(expression, str) or "${{" not in expression:
+        return python(str(expression))
+    whole = re.fullmatch(r"\$\{\{((?:(?!\}\}).)*)\}\}", expression.strip())
+    if whole:
+        return python(whole.group(1))
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda match: str(python(match.group(1))), expression)
+
+
+def as_env(value):
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def github_run(project, workflow, case, folder):
+    """The calls the ci job makes for this pipeline, or None when the job does not run."""
+    names = github_context(case)
+    [job] = workflow["jobs"].values()
+    if not evaluate(job.get("if", "true"), names):
+        return None
+    env = {key: as_env(evaluate(value, names)) for key, value in workflow["env"].items()}
+    env |= {key: as_env(evaluate(value, names)) for key, value in job["env"].items()}
+    names["env"] = SimpleNamespace(**env)
+    env |= {
+        "GITHUB_ACTOR": "octocat",
+        "GITHUB_REPOSITORY_OWNER": "Team",
+        "GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
     }
-
-    def evaluate(expression):
-        python = expression.strip().removeprefix("${{").removesuffix("}}")
-        return eval(python.replace("||", " or ").replace("&&", " and "), names)
-
-    job = workflow["jobs"]["release"]
-    names["env"] = SimpleNamespace(PUBLISH=str(evaluate(job["env"]["PUBLISH"])).lower())
     calls = []
     for step in job["steps"]:
-        if "run" in step and evaluate(step.get("if", "true")):
-            env = {name: str(evaluate(value)) for name, value in step.get("env", {}).items()}
-            env |= {"GITHUB_ACTOR": "octocat", "GITHUB_REPOSITORY_OWNER": "Team"}
-            calls = stubbed(folder, step["run"], env, shell="bash")
+        if "run" in step and evaluate(step.get("if", "true"), names):
+            step_env = {
+                key: as_env(evaluate(value, names)) for key, value in step.get("env", {}).items()
+            }
+            calls = stubbed(folder, step["run"], env | step_env, shell="bash", cwd=project)
     return calls
 
 
-def test_github_runs_lint_test_release_and_publishes_from_the_default_branch_and_tags(
-    cookies_session, tmp_path
+@pytest.mark.parametrize("name", PIPELINES)
+def test_github_runs_each_change_once_and_publishes_from_the_default_branch_and_tags(
+    cookies_session, tmp_path, name
 ):
-    workflow = ci_file(cookies_session, "github")
-    jobs = workflow["jobs"]
-    for job, target in (("lint", "make lint"), ("test", "make test")):
-        assert next(step["run"] for step in jobs[job]["steps"] if "run" in step) == target
-    assert set(jobs["release"]["needs"]) == {"lint", "test"}
-    assert jobs["release"]["permissions"]["packages"] == "write"
+    project, workflow = ci_file(cookies_session, "github")
+    case = PIPELINES[name]
+    calls = github_run(project, workflow, case, tmp_path)
+    if not case.on_github:
+        assert calls is None
+        return
+    told = f"BRANCH={case.branch}"
     publishing = [
         "docker login ghcr.io --username octocat --password-stdin",
         "s3cret",  # on stdin, not on the command line
-        "make tag publish REGISTRY=ghcr.io/team",  # registry paths are lowercase
+        f"make tag publish REGISTRY=ghcr.io/team {told}",  # registry paths are lowercase
     ]
-    for name, (ref, _, publishes) in PIPELINES.items():
-        calls = github_release(workflow, ref, tmp_path / name.replace(" ", "-"))
-        assert calls == ["make release", *publishing * publishes, "make clean"], name
+    steps = [f"{step} {told}" for step in STEPS]
+    assert calls == [*steps, *publishing * case.publishes, f"make clean {told}".rstrip()]
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert workflow["jobs"]["ci"]["steps"][0]["with"]["fetch-depth"] == 0
 
 
-def test_gitlab_runs_lint_test_release_and_publishes_from_the_default_branch_and_tags(
-    cookies_session, tmp_path
+def gitlab_rules_allow(rules, variables):
+    for rule in rules:
+        condition = re.sub(r"\$(\w+)", lambda m: repr(variables.get(m.group(1), "")), rule["if"])
+        if eval(condition.replace("&&", " and ").replace("||", " or ")):
+            return rule.get("when", "always") != "never"
+    return False
+
+
+@pytest.mark.parametrize("name", PIPELINES)
+def test_gitlab_runs_each_change_once_and_publishes_from_the_default_branch_and_tags(
+    cookies_session, tmp_path, name
 ):
-    pipeline = ci_file(cookies_session, "gitlab")
-    assert pipeline["stages"] == ["test", "release"]
-    assert pipeline["lint"]["script"] == ["make lint"]
-    assert pipeline["test"]["script"] == ["make test"]
-    assert pipeline["release"]["stage"] == "release"
-    assert pipeline["release"]["artifacts"]["reports"]["junit"] == "reports/acceptance.xml"
+    _, pipeline_file = ci_file(cookies_session, "gitlab")
+    case = PIPELINES[name]
+    variables = {"CI_PIPELINE_SOURCE": "push", "CI_DEFAULT_BRANCH": "main", **case.gitlab}
+    assert gitlab_rules_allow(pipeline_file["workflow"]["rules"], variables) == case.on_gitlab
+    if not case.on_gitlab:
+        return
     registry = {
-        "CI_DEFAULT_BRANCH": "main",
         "CI_REGISTRY": "registry.example.com",
         "CI_REGISTRY_IMAGE": "registry.example.com/team/app",
         "CI_REGISTRY_USER": "bot",
@@ -116,9 +183,16 @@ def test_gitlab_runs_lint_test_release_and_publishes_from_the_default_branch_and
     publishing = [
         "docker login registry.example.com --username bot --password-stdin",
         "s3cret",  # on stdin, not on the command line
-        "make tag publish REGISTRY=registry.example.com/team/app",
+        f"make tag publish REGISTRY=registry.example.com/team/app BRANCH={case.branch} "
+        + "DEFAULT_BRANCH=main",
     ]
-    script = "\n".join(pipeline["release"]["script"])
-    for name, (_, variables, publishes) in PIPELINES.items():
-        calls = stubbed(tmp_path / name.replace(" ", "-"), script, {**registry, **variables})
-        assert calls == ["make release", *publishing * publishes], name
+    [job] = [job for key, job in pipeline_file.items() if isinstance(job, dict) and "script" in job]
+    calls = stubbed(tmp_path, "\n".join(job["script"]), {**registry, **variables})
+    assert calls == [*STEPS, *publishing * case.publishes]
+    reports = job["artifacts"]["reports"]
+    assert reports["junit"] == ["reports/unittests.xml", "reports/acceptance.xml"]
+    assert reports["coverage_report"] == {
+        "coverage_format": "cobertura",
+        "path": "reports/coverage.xml",
+    }
+    assert pipeline_file["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"

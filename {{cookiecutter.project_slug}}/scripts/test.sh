@@ -5,7 +5,8 @@ set -euo pipefail
 
 # The source tree belongs to root and the tests run as the app user: coverage keeps its data in /tmp.
 export COVERAGE_FILE=/tmp/.coverage
-cd "$(dirname "$0")/../src"
+# From the project root: pyproject.toml configures pytest and coverage.
+cd "$(dirname "$0")/.."
 # What make test's ARGS selected, for src/conftest.py to name when they select no test.
 export TEST_ARGS="$*"
 

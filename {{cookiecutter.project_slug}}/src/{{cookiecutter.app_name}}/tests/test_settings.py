@@ -51,8 +51,9 @@ def manage(*args, **env):
         name: value for name, value in os.environ.items() if not is_deployment_variable(name)
     }
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
+        # From the project root, where the tests run: coverage records paths relative to it.
+        [sys.executable, "src/manage.py", *args],
+        cwd=settings.BASE_DIR.parent,
         env={**environ, **env, "DJANGO_SETTINGS_MODULE": RELEASE_SETTINGS},
         check=False,
         capture_output=True,
