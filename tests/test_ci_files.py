@@ -6,6 +6,7 @@ tests/docker/test_pipelines.py runs the GitHub job's steps for real."""
 import os
 import re
 import subprocess
+import sys
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -106,18 +107,22 @@ def evaluate(expression, names):
     return re.sub(r"\$\{\{(.*?)\}\}", lambda match: str(python(match.group(1))), expression)
 
 
-def as_env(value):
+def as_env(value, names):
+    """An env: value: literal text, or its ${{ }} expressions evaluated."""
+    if "${{" not in str(value):
+        return str(value)
+    value = evaluate(value, names)
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def github_run(project, workflow, case, folder):
     """The calls the ci job makes for this pipeline, or None when the job does not run."""
     names = github_context(case)
-    [job] = workflow["jobs"].values()
+    job = workflow["jobs"]["ci"]
     if not evaluate(job.get("if", "true"), names):
         return None
-    env = {key: as_env(evaluate(value, names)) for key, value in workflow["env"].items()}
-    env |= {key: as_env(evaluate(value, names)) for key, value in job["env"].items()}
+    env = {key: as_env(value, names) for key, value in workflow["env"].items()}
+    env |= {key: as_env(value, names) for key, value in job["env"].items()}
     names["env"] = SimpleNamespace(**env)
     env |= {
         "GITHUB_ACTOR": "octocat",
@@ -127,9 +132,7 @@ def github_run(project, workflow, case, folder):
     calls = []
     for step in job["steps"]:
         if "run" in step and evaluate(step.get("if", "true"), names):
-            step_env = {
-                key: as_env(evaluate(value, names)) for key, value in step.get("env", {}).items()
-            }
+            step_env = {key: as_env(value, names) for key, value in step.get("env", {}).items()}
             calls = stubbed(folder, step["run"], env | step_env, shell="bash", cwd=project)
     return calls
 
@@ -186,7 +189,7 @@ def test_gitlab_runs_each_change_once_and_publishes_from_the_default_branch_and_
         f"make tag publish REGISTRY=registry.example.com/team/app BRANCH={case.branch} "
         + "DEFAULT_BRANCH=main",
     ]
-    [job] = [job for key, job in pipeline_file.items() if isinstance(job, dict) and "script" in job]
+    job = pipeline_file["lint-test-release"]
     calls = stubbed(tmp_path, "\n".join(job["script"]), {**registry, **variables})
     assert calls == [*STEPS, *publishing * case.publishes]
     reports = job["artifacts"]["reports"]
@@ -196,3 +199,30 @@ def test_gitlab_runs_each_change_once_and_publishes_from_the_default_branch_and_
         "path": "reports/coverage.xml",
     }
     assert pipeline_file["workflow"]["auto_cancel"]["on_new_commit"] == "interruptible"
+
+
+@pytest.mark.parametrize("ci", ["github", "gitlab"])
+def test_template_drift_is_reported_without_failing_the_pipeline(cookies_session, ci):
+    _, ci_yaml = ci_file(cookies_session, ci)
+    job = ci_yaml["jobs"]["template-drift"] if ci == "github" else ci_yaml["template-drift"]
+    steps = job["steps"] if ci == "github" else [{"run": line} for line in job["script"]]
+    assert any(step.get("run", "").endswith("cruft check") for step in steps)
+    assert job.get("continue-on-error" if ci == "github" else "allow_failure") is True
+
+
+def test_the_job_summary_lists_totals_and_failures(cookies_session, tmp_path):
+    project, _ = ci_file(cookies_session, "github")
+    report = tmp_path / "unittests.xml"
+    report.write_text(
+        '<testsuites><testsuite tests="3" failures="1" errors="0" skipped="1">'
+        '<testcase classname="todo.tests.test_api" name="test_ok"/>'
+        '<testcase classname="todo.tests.test_api" name="test_skipped"><skipped/></testcase>'
+        '<testcase classname="todo.tests.test_api" name="test_create">'
+        '<failure message="assert 400 == 201&#10;more">...</failure></testcase>'
+        "</testsuite></testsuites>"
+    )
+    script = project / ".github/scripts/junit_summary.py"
+    shown = run([sys.executable, str(script), str(report), "absent.xml"], tmp_path).stdout
+    assert f"### {report}: 1 passed, 1 failed, 1 skipped" in shown
+    assert "| `todo.tests.test_api.test_create` | assert 400 == 201 |" in shown
+    assert "### absent.xml: not written" in shown
