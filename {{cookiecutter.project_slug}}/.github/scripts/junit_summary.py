@@ -18,9 +18,7 @@ for path in sys.argv[1:]:
         for case in suite.iter("testcase"):
             for problem in (*case.findall("failure"), *case.findall("error")):
                 message = (problem.get("message") or "").splitlines()[:1] or [""]
-                failed.append(
-                    f"| `{case.get('classname')}.{case.get('name')}` | {message[0]} |"
-                )
+                failed.append(f"| `{case.get('classname')}.{case.get('name')}` | {message[0]} |")
     passed = totals["tests"] - totals["failures"] - totals["errors"] - totals["skipped"]
     print(
         f"### {path}: {passed} passed, {totals['failures'] + totals['errors']} failed, "
