@@ -112,6 +112,13 @@ def test_a_new_field_gets_its_migration_as_the_users_own_file(project, docker_gr
     totals, _ = junit_totals(os.path.join(project, "reports/unittests.xml"))
     assert totals["failures"] == totals["errors"] == 0
     assert sorted(os.listdir(os.path.join(project, "reports"))) == ["coverage.xml", "unittests.xml"]
+    # The API's schema lists the new field with no work of its own.
+    generated = as_newcomer(project, "make", "manage", "ARGS=spectacular --format openapi-json")
+    assert generated.returncode == 0, explain(generated)
+    # After make's own lines (one names the images as {db,agent,dev}), the document's first line.
+    start = generated.stdout.index("\n{\n") + 1
+    schema, _ = json.JSONDecoder().raw_decode(generated.stdout, start)
+    assert "due_on" in schema["components"]["schemas"]["Todo"]["properties"]
     not_theirs = [
         os.path.join(root, name)
         for root, dirs, files in os.walk(project)

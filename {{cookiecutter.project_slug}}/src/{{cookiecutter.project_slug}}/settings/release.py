@@ -55,6 +55,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Pages link only the hashed names (the static tag): the unhashed copies would double the image's
+# share of static files (Swagger UI's alone are 6 MB).
+WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 
 # HTTPS only. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER
 # (e.g. "HTTP_X_FORWARDED_PROTO,https") so Django recognises secure requests;
