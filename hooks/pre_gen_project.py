@@ -28,7 +28,8 @@ IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 # The generated code and its tools import these; a package of the same name would shadow them.
 SHADOWED_IMPORTS = {
     "django", "rest_framework", "corsheaders", "pymysql", "mysqldb", "pytest",
-    "pytest_django", "pytest_cov", "coverage", "ansible", "cryptography",
+    "pytest_django", "pytest_cov", "coverage", "ansible", "cryptography", "drf_spectacular",
+    "drf_spectacular_sidecar", "yaml", "jsonschema", "whitenoise", "gunicorn",
     "test", "tests", "conftest",
 }  # fmt: skip
 # Docker's reference grammar: optional registry host[:port], then lowercase path components.

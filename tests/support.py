@@ -6,6 +6,7 @@ project; the conftest files hold fixtures only.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,51 +63,18 @@ def explain(completed, command=None):
     )
 
 
-def tool(name):
-    """A program requirements-dev.txt installs: beside this Python, else on PATH."""
+def said(completed):
+    """What a make printed on stderr, without make's own closing `make[1]: *** ...` line."""
+    return [line for line in completed.stderr.splitlines() if not re.match(r"make\S*: \*", line)]
+
+
+def tool(name, install="pip install -r requirements-dev.txt"):
+    """A program the tests run: beside this Python (requirements-dev.txt), else on PATH."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     found = shutil.which(name, path=path)
     if found is None:
-        pytest.fail(f"{name} is not installed: pip install -r requirements-dev.txt", pytrace=False)
+        pytest.fail(f"{name} is not installed: {install}", pytrace=False)
     return found
-
-
-def unique_build_id():
-    return f"t{uuid.uuid4().hex[:8]}"
-
-
-def make(project, target, env=None, *arguments, timeout=900):
-    """Run the baked project's own make as a user would; its output is kept in make.log."""
-    completed = subprocess.run(
-        ["make", target, *arguments],
-        cwd=project,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    with (project / "make.log").open("a") as log:
-        log.write(f"$ make {target} {' '.join(arguments)} -> {completed.returncode}\n")
-        log.write(completed.stdout + completed.stderr)
-    return completed
-
-
-def docker(*arguments, check=True):
-    return subprocess.run(["docker", *arguments], capture_output=True, text=True, check=check)
-
-
-def ids(*listing):
-    """The IDs a `docker ... --quiet` listing prints."""
-    return sorted(docker(*listing).stdout.split())
-
-
-def project_containers(compose_project_name, *labels):
-    """IDs of a compose project's containers, stopped ones included, with these labels too."""
-    filters = [f"label=com.docker.compose.project={compose_project_name}", *labels]
-    listing = ["ps", "--all", "--quiet"]
-    for value in filters:
-        listing += ["--filter", value if value.startswith("label=") else f"label={value}"]
-    return ids(*listing)
 
 
 def junit_totals(report):
@@ -125,7 +93,7 @@ def junit_totals(report):
     return totals, failed
 
 
-# --- The Docker layer: baked checkouts, the engine's state, wrapper images ---------------------
+# --- The Docker layer: baked checkouts and the engine's state ----------------------------------
 
 # The generated Makefile's settings. A test runner's own (Jenkins sets BUILD_ID, for one) must not
 # leak into a baked project's make: the Docker layer's conftest removes them from its environment.
@@ -134,9 +102,12 @@ PROJECT_SETTINGS = (
     "PORT", "REPORTS_DIR", "ARGS", "BUILD_FLAGS", "VERBOSE", "MYSQL_PASSWORD",
     "MYSQL_ROOT_PASSWORD", "SECRET_KEY", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
 )  # fmt: skip
-# What a make running these tests (the template's `make test`) tells its sub-makes: a baked
-# project's make is the user's own, not a sub-make of ours (it would print `make[1]: ...`).
+# What a make running these tests tells its sub-makes: a baked project's make is the user's own.
 MAKE_ENVIRONMENT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+# The ordinary user in the docker group that the Docker layer acts as (created and removed by it).
+DOCKER_GROUP_USER = "template-tester"
+# Well past the few seconds a server takes to start, well inside the default PROBE_TIMEOUT.
+LATE_DB_SECONDS = 30
 
 
 def unavailable(reason):
@@ -161,9 +132,35 @@ def compose_command(generation):
     return command
 
 
-def require_image(image):
-    if not command_works("docker", "image", "inspect", image):
-        unavailable(f"image {image} is not on the engine (build or pull it)")
+def unique_build_id():
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+def make(project, target, env=None, *arguments, timeout=900):
+    """Run the baked project's own make as a user would; its output is kept in make.log."""
+    completed = subprocess.run(
+        ["make", target, *arguments], cwd=project, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    with (project / "make.log").open("a") as log:
+        log.write(f"$ make {target} {' '.join(arguments)} -> {completed.returncode}\n")
+        log.write(completed.stdout + completed.stderr)
+    return completed
+
+
+def docker(*arguments, check=True, timeout=600):
+    return run(["docker", *arguments], None, timeout=timeout, check=check)
+
+
+def ids(*listing):
+    """The IDs a `docker ... --quiet` listing prints."""
+    return sorted(docker(*listing).stdout.split())
+
+
+def project_containers(compose_project, *labels):
+    """IDs of a compose project's containers, stopped ones included, with these labels too."""
+    filters = [f"com.docker.compose.project={compose_project}", *labels]
+    return ids("ps", "--all", "--quiet", *(f"--filter=label={label}" for label in filters))
 
 
 def settings_file(folder):
@@ -179,12 +176,7 @@ class Checkout:
     """One baked project as a developer has it: a folder, and the settings of its first make."""
 
     def __init__(self, path, slug, settings):
-        self.path = Path(path)
-        self.slug = slug
-        self.settings = settings
-
-    def __repr__(self):
-        return f"Checkout({self.path}, {self.settings})"
+        self.path, self.slug, self.settings = Path(path), slug, settings
 
     def make(self, target, *arguments, timeout=900):
         return make(self.path, target, self.settings, *arguments, timeout=timeout)
@@ -206,11 +198,6 @@ class Checkout:
         command = [*self.settings["COMPOSE"].split(), *arguments]
         return run(command, cwd=self.path, timeout=timeout, check=False)
 
-    def copy(self, destination, **settings):
-        """Another checkout of the same project (the folder as it is, without .env or reports)."""
-        shutil.copytree(self.path, destination, ignore=shutil.ignore_patterns(".env", "reports"))
-        return Checkout(destination, self.slug, {**self.settings, **settings})
-
     def report(self):
         """The JUnit totals and failed tests of the last make test's reports/unittests.xml."""
         return junit_totals(self.path / "reports" / "unittests.xml")
@@ -220,32 +207,30 @@ class Projects:
     """Bakes projects with a slug and BUILD_ID of their own; make-cleans each one at the end."""
 
     def __init__(self, cookies, provide_image):
-        self.cookies = cookies
-        self.provide_image = provide_image
-        self.handed_out = []
+        self.cookies, self.provide_image, self.handed_out = cookies, provide_image, []
 
     def __call__(self, generation="v2", build_id="unique", **answers):
-        """A checkout baked with these answers; build_id=None lets the Makefile pick one."""
+        """A checkout baked with these answers, on its default images (provided: pulled or
+        built); build_id=None lets the Makefile pick one."""
         answers = {"project_slug": f"todo{uuid.uuid4().hex[:8]}", **answers}
-        # The project runs on its default images (a choice's default is its first); provide_image
-        # builds their stand-ins where no registry has them.
         python = answers.get("python_version", DEFAULT_ANSWERS["python_version"][0])
         self.provide_image(PYTHON_IMAGES[python])
         self.provide_image(DB_IMAGES[answers.get("database", DEFAULT_ANSWERS["database"][0])])
         settings = {"COMPOSE": compose_command(generation)}
         if build_id:
             settings["BUILD_ID"] = unique_build_id() if build_id == "unique" else build_id
-        checkout = Checkout(
-            baked(self.cookies.bake(extra_context=answers)), answers["project_slug"], settings
-        )
-        self.handed_out.append(checkout)
-        return checkout
+        project = baked(self.cookies.bake(extra_context=answers))
+        self.handed_out.append(Checkout(project, answers["project_slug"], settings))
+        return self.handed_out[-1]
 
     def copy(self, checkout, destination, **settings):
-        """Another checkout of the same project, make-cleaned at the end too."""
-        other = checkout.copy(destination, **settings)
-        self.handed_out.append(other)
-        return other
+        """Another checkout of the same project (the folder without .env or reports)."""
+        shutil.copytree(
+            checkout.path, destination, ignore=shutil.ignore_patterns(".env", "reports")
+        )
+        settings = {**checkout.settings, **settings}
+        self.handed_out.append(Checkout(destination, checkout.slug, settings))
+        return self.handed_out[-1]
 
     def clean(self):
         """make clean each checkout; then nothing of their applications may be left."""
@@ -255,8 +240,7 @@ class Projects:
             if cleaned.returncode != 0:
                 failures.append(f"make clean in {checkout.path}: {explain(cleaned)}")
         for slug in {checkout.slug for checkout in self.handed_out}:
-            left = {kind: found for kind, found in application_objects(slug).items() if found}
-            if left:
+            if left := {kind: found for kind, found in application_objects(slug).items() if found}:
                 failures.append(f"make clean left these of {slug}: {left}")
                 remove_application(slug)
         self.handed_out.clear()
@@ -264,170 +248,138 @@ class Projects:
             pytest.fail("\n".join(failures), pytrace=False)
 
 
-def remove_application(slug):
-    """What make clean left of a baked project: removed, so the shared engine stays clean."""
-    objects = application_objects(slug)
-    for container in objects["containers"]:
-        docker("rm", "--force", "--volumes", container, check=False)
-    for kind in ("network", "volume"):
-        for name in application_objects(slug)[f"{kind}s"]:
-            docker(kind, "rm", name, check=False)
-    for image in objects["images"]:
-        docker("image", "rm", "--force", image, check=False)
-
-
 def application_objects(application):
     """Every container, volume, network and image the baked project labels as its own."""
-    label = f"label=application={application}"
+    label = f"--filter=label=application={application}"
     return {
-        "containers": ids("ps", "--all", "--quiet", "--no-trunc", "--filter", label),
-        "volumes": ids("volume", "ls", "--quiet", "--filter", label),
-        "networks": ids("network", "ls", "--quiet", "--no-trunc", "--filter", label),
-        "images": ids("image", "ls", "--all", "--quiet", "--no-trunc", "--filter", label),
+        "containers": ids("ps", "--all", "--quiet", "--no-trunc", label),
+        "volumes": ids("volume", "ls", "--quiet", label),
+        "networks": ids("network", "ls", "--quiet", "--no-trunc", label),
+        "images": ids("image", "ls", "--all", "--quiet", "--no-trunc", label),
     }
 
 
-def inspect(kind, object_ids):
-    if not object_ids:
-        return []
-    shown = docker(kind, "inspect", *object_ids, check=False)
-    return json.loads(shown.stdout or "[]")  # an object removed meanwhile is left out
+def remove_application(slug):
+    """What make clean left of a baked project: removed, so the shared engine stays clean."""
+    for kind, found in application_objects(slug).items():
+        for object_id in found:
+            command = {"containers": ["rm", "--force", "--volumes"], "images": ["rmi", "--force"]}
+            docker(*command.get(kind, [kind[:-1], "rm"]), object_id, check=False)
 
 
-def owner_of(labels, name):
-    """Whose an object is: the application or compose project its labels name, else its name."""
-    labels = labels or {}
-    return labels.get("application") or labels.get("com.docker.compose.project") or name
+def left_behind(application, since):
+    """What of a baked project is on the engine: what it labels as its own (its dangling images
+    too), and the anonymous volumes its containers mounted since then (the engine's events say
+    which; the containers may be gone)."""
 
-
-def engine_inventory():
-    """Every container, volume, network and image on the engine, with what it is and whose:
-    {kind: {id: (owner, description)}}.
-
-    The owner is given by owner_of(), or by the tag of an image; an anonymous volume or an
-    untagged image has the owner of the container using it, else None.
-    """
-    inventory = {"taken_at": time.time()}
-    inventory.update({kind: {} for kind in ENGINE_KINDS})
-    users = {}  # volume name or image ID -> the owner of a container using it
-    for container in inspect("container", ids("ps", "--all", "--quiet", "--no-trunc")):
-        owner = owner_of(container["Config"]["Labels"], container["Name"].lstrip("/"))
-        inventory["containers"][container["Id"]] = (owner, f"container {container['Name']}")
-        users[container["Image"]] = owner
-        for mount in container["Mounts"]:
-            users[mount.get("Name")] = owner
-    for network in inspect("network", ids("network", "ls", "--quiet", "--no-trunc")):
-        owner = owner_of(network["Labels"], network["Name"])
-        inventory["networks"][network["Id"]] = (owner, f"network {network['Name']}")
-    for volume in inspect("volume", ids("volume", "ls", "--quiet")):
-        name = volume["Name"]
-        owner = owner_of(volume["Labels"], None if anonymous(name) else name) or users.get(name)
-        inventory["volumes"][name] = (owner, f"volume {name} {volume['Labels'] or ''}")
-    for image in inspect("image", ids("image", "ls", "--all", "--quiet", "--no-trunc")):
-        tags = image.get("RepoTags") or []
-        owner = owner_of(image["Config"].get("Labels"), tags[0] if tags else None)
-        owner = owner or users.get(image["Id"])
-        inventory["images"][image["Id"]] = (owner, f"image {image['Id'][7:19]} {tags}")
-    return inventory
-
-
-ENGINE_KINDS = ("containers", "volumes", "networks", "images")
-
-
-def anonymous(volume_name):
-    return len(volume_name) == 64 and all(c in "0123456789abcdef" for c in volume_name)
-
-
-def volume_users(since):
-    """The owner of the container that mounted each volume since then, from the engine's events
-    (the container may be gone: its create event kept its labels)."""
-
-    def events(kind, action):
+    def events(*filters):
         listed = docker(
             "events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}",
-            "--filter", f"type={kind}", "--filter", f"event={action}", "--format", "{{json .}}",
+            "--format", "{{json .Actor}}", *(f"--filter={value}" for value in filters),
         )  # fmt: skip
-        return [json.loads(line) for line in listed.stdout.splitlines() if line.strip()]
+        return [json.loads(line) for line in listed.stdout.splitlines()]
 
-    created = {
-        event["Actor"]["ID"]: owner_of(event["Actor"]["Attributes"], None)
-        for event in events("container", "create")
+    created = events("type=container", "event=create", f"label=application={application}")
+    ours = {actor["ID"] for actor in created}
+    mounted = {
+        actor["ID"]
+        for actor in events("type=volume", "event=mount")
+        if actor["Attributes"].get("container") in ours
     }
-    return {
-        event["Actor"]["ID"]: created.get(event["Actor"]["Attributes"].get("container"))
-        for event in events("volume", "mount")
-    }
+    left = application_objects(application)
+    left["volumes"] = sorted({*left["volumes"], *mounted & set(ids("volume", "ls", "--quiet"))})
+    return {kind: found for kind, found in left.items() if found}
 
 
-def engine_changes(before, after, application):
-    """What appeared or vanished between two engine_inventory()s, but for what others did meanwhile.
+# --- cruft: a template repository with two releases, projects created from the first -----------
 
-    Objects owned by another application, compose project, name or tag are others' business on a
-    shared engine; those of this application and the anonymous volumes and untagged images of
-    nobody's are compared (on an engine of its own, as in CI, every change a make could make).
-    """
-
-    def compared(owner):
-        return owner is None or owner == application or owner.startswith(f"{application}-")
-
-    changes = []
-    mounted_by = None
-    for kind in ENGINE_KINDS:
-        for object_id in sorted(before[kind].keys() ^ after[kind].keys()):
-            owner, description = before[kind].get(object_id) or after[kind][object_id]
-            if owner is None and kind == "volumes":
-                mounted_by = mounted_by or volume_users(before["taken_at"])
-                owner = mounted_by.get(object_id)
-            if compared(owner):
-                verb = "appeared" if object_id in after[kind] else "vanished"
-                changes.append(f"{description} (owner {owner}) {verb}")
-    return changes
+# What a template repository holds; the rest of this one (tests, docs, bench) is its tooling.
+TEMPLATE_SOURCES = ("cookiecutter.json", "hooks", "local_extensions.py", TEMPLATE_PROJECT_DIR.name)
+# Release 1.1.0 of the fixture repository: a line at the end of the generated README, and a test.
+TEMPLATE_UPDATE_LINE = "A line that release 1.1.0 of the template added."
+TEMPLATE_UPDATE_TEST = "def test_added_by_release_1_1_0():\n    assert True\n"
+TEAM_README_LINE = "A line of the team's own."
+TEAM_MIGRATION = '''from django.db import migrations, models
 
 
-# The ordinary user in the docker group that the Docker layer acts as (created and removed by it).
-DOCKER_GROUP_USER = "template-tester"
+class Migration(migrations.Migration):
+    dependencies = [("{app}", "0001_initial")]
+    operations = [
+        migrations.AddField(
+            model_name="todo", name="due_on", field=models.DateField(null=True, blank=True)
+        ),
+    ]
+'''
 
-# A late database is this many seconds late: well past the few a server takes to start, well
-# inside the agent's default PROBE_TIMEOUT.
-LATE_DB_SECONDS = 30
+
+def git(folder, *arguments):
+    """git as a fixed author, whatever the runner's own git configuration."""
+    identity = ["-c", "user.name=Template tests", "-c", "user.email=tests@example.com"]
+    return run(["git", *identity, "-c", "commit.gpgSign=false", *arguments], folder)
 
 
-# Images that wrap a database image with another entrypoint; the build of the project's db image
-# still runs the wrapped image's own initialisation, only its containers start differently.
-def wrapper_image(base, role, entrypoint, cmd):
-    """`base` with another entrypoint and command, under a tag of its own; returns the tag."""
-    dockerfile = (
-        f"FROM {base}\n"
-        f"ENTRYPOINT {json.dumps(entrypoint)}\n"
-        f"CMD {json.dumps(cmd)}\n"
-        "LABEL template-tests=wrapper\n"
-    )
-    tag = f"template-tests/{role}:{uuid.uuid4().hex[:8]}"
-    built = subprocess.run(
-        ["docker", "build", "--quiet", "--tag", tag, "-"],
-        input=dockerfile, text=True, capture_output=True, timeout=300,
+def commit_all(folder, message):
+    git(folder, "add", "--all")
+    git(folder, "commit", "--quiet", "--message", message)
+
+
+def template_repository(folder):
+    """A git repository of this template with two releases: v1.0.0, the template as it is, and
+    v1.1.0, which adds TEMPLATE_UPDATE_LINE to the generated README and TEMPLATE_UPDATE_TEST to
+    the app's tests."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TEMPLATE_SOURCES:
+        if (TEMPLATE_DIR / name).is_dir():
+            ignored = shutil.ignore_patterns("__pycache__", "*.py[co]")
+            shutil.copytree(TEMPLATE_DIR / name, folder / name, ignore=ignored)
+        else:
+            shutil.copy2(TEMPLATE_DIR / name, folder / name)
+    git(folder, "init", "--quiet", "--initial-branch=main")
+    release(folder, "1.0.0")
+    project = folder / TEMPLATE_PROJECT_DIR.name
+    with (project / "README.md").open("a") as readme:
+        readme.write(f"\n{TEMPLATE_UPDATE_LINE}\n")
+    tests = project / "src" / "{{cookiecutter.app_name}}" / "tests"
+    (tests / "test_release_1_1_0.py").write_text(TEMPLATE_UPDATE_TEST)
+    release(folder, "1.1.0")
+    return folder
+
+
+def release(folder, version):
+    """Commit and tag a release, as the root README's "Releasing the template" does."""
+    commit_all(folder, f"Release {version}")
+    git(folder, "tag", "--annotate", f"v{version}", "--message", f"Release {version}")
+
+
+def cruft_create(template, folder, checkout="v1.0.0", **answers):
+    """`cruft create` of a release into folder, with the default answers but these; the project is
+    committed as the first commit of a git repository of its own, as a team starts.
+    Returns the project's folder and cruft's output."""
+    folder.mkdir(parents=True, exist_ok=True)
+    created = run(
+        [tool("cruft"), "create", "--no-input", "--checkout", checkout, "--output-dir", str(folder),
+         "--extra-context", json.dumps(answers), str(template)],
+        folder,
     )  # fmt: skip
-    if built.returncode != 0:
-        pytest.fail(explain(built, f"docker build of {tag} FROM {base}"))
-    return tag
+    (project,) = (cruft_file.parent for cruft_file in folder.glob("*/.cruft.json"))
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_all(project, f"Created from the template's {checkout}")
+    return project, created
 
 
-def image_config(image, key):
-    shown = docker("image", "inspect", "--format", f"{{{{json .Config.{key}}}}}", image)
-    return json.loads(shown.stdout) or []
+def team_change(project, app="todo"):
+    """A team's own work, committed: a field and its migration, and a line near the top of the
+    README (the template's release 1.1.0 adds one at its end)."""
+    models = project / "src" / app / "models.py"
+    models.write_text(models.read_text() + "    due_on = models.DateField(null=True, blank=True)\n")
+    migration = project / "src" / app / "migrations" / "0002_todo_due_on.py"
+    migration.write_text(TEAM_MIGRATION.format(app=app))
+    readme = project / "README.md"
+    title, rest = readme.read_text().split("\n", 1)
+    readme.write_text(f"{title}\n\n{TEAM_README_LINE}\n{rest}")
+    commit_all(project, "The team's change")
 
 
-def late_image(base, seconds):
-    """A database that starts `seconds` late, then exactly as `base` does."""
-    late = ["/bin/sh", "-c", f'sleep {seconds}; exec "$0" "$@"', *image_config(base, "Entrypoint")]
-    return wrapper_image(base, "late-db", late, image_config(base, "Cmd"))
-
-
-def never_ready_image(base):
-    """A database container that runs and never listens (and stops at once when asked)."""
-    forever = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 0.2; done"]
-    return wrapper_image(base, "never-ready-db", forever, [])
-
-
-def remove_image(tag):
-    docker("image", "rm", "--force", tag, check=False)
+def cruft_update(project, checkout="v1.1.0"):
+    """`cruft update` to a release, applying it without a question, as the generated README says."""
+    return run([tool("cruft"), "update", "--checkout", checkout, "--skip-apply-ask"], project)

@@ -31,7 +31,7 @@ def test_the_project_tests_pass_on_sqlite(project, tmp_path):
     junit = tmp_path / "unittests.xml"
     completed = run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", "-q"],
-        project / "src",
+        project,
         env=host_env(),
     )
     totals, failed = junit_totals(junit)

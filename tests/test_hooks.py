@@ -9,105 +9,59 @@ from cookiecutter.main import cookiecutter
 
 from tests.support import DEFAULT_ANSWERS, TEMPLATE_DIR, baked
 
-OVERLONG = "a" * 31
-
-# (question, bad value, what the message must say besides the question and the value)
-IDENTIFIER_CASES = [
-    ("", "is empty"),
-    ("todo backend", "not a valid name"),
-    ("TodoBackend", "not a valid name"),
-    ("1todo", "not a valid name"),
-    ("_todo", "not a valid name"),
-    ("todo_", "not a valid name"),
-    ("todo__list", "not a valid name"),
-    ("todo-backend", "not a valid name"),
-    ("todo/backend", "not a valid name"),
-    ("todo\\backend", "not a valid name"),
-    ("../escape", "not a valid name"),
-    ("todo;rm", "not a valid name"),
-    ("$(id)", "not a valid name"),
-    ("`id`", "not a valid name"),
-    ("todo*", "not a valid name"),
-    ("tödo", "not a valid name"),
-    ("class", "Python keyword"),
-    ("lambda", "Python keyword"),
-    ("match", "Python keyword"),
-    ("django", "would shadow"),
-    ("pymysql", "would shadow"),
-    ("os", "would shadow"),
-    ("test", "would shadow"),
-    ("email", "would shadow"),
-    (OVERLONG, "at most 30"),
+# What the message must say besides the question and the value, and the bad values that say it.
+# fmt: off
+BAD_NAMES = {
+    "is empty": [""],
+    "not a valid name": [
+        "todo backend", "TodoBackend", "1todo", "_todo", "todo_", "todo__list", "todo-backend",
+        "todo/backend", "todo\\backend", "../escape", "todo;rm", "$(id)", "`id`", "todo*", "tödo",
+    ],
+    "Python keyword": ["class", "lambda", "match"],
+    "would shadow": ["django", "pymysql", "os", "test", "email"],
+    "at most 30": ["a" * 31],
+}
+BAD_TEXTS = {
+    "project_name": {
+        "is empty": [""],
+        "contains": ['Todo "Backend"', "Todo\\Backend", "Todo $HOME", "Todo `id`",
+                     "Todo\nBackend", "Todo {x}"],
+        "at most 80": ["T" * 81],
+    },
+    "description": {"contains": ["Serves $HOME"], "at most 200": ["d" * 201]},
+    "author_name": {"is empty": [""], "contains": ['Ann "The Dev"']},
+    "author_email": {"not an email address": ["not-an-email", "a b@example.com"], "is empty": [""]},
+    "image_name": {"not a valid Docker image repository": [
+        "", "Todo", "todo backend", "todo:latest", "todo;rm -rf", "-todo", "team//todo", "i" * 201,
+    ]},
+    "app_name": {"the same as project_slug": ["todobackend"]},
+}
+CASES = [
+    *((question, value, said) for question in ("project_slug", "app_name")
+      for said, values in BAD_NAMES.items() for value in values),
+    *((question, value, said) for question, texts in BAD_TEXTS.items()
+      for said, values in texts.items() for value in values),
 ]
-TEXT_CASES = [
-    ("project_name", "", "is empty"),
-    ("project_name", 'Todo "Backend"', "contains"),
-    ("project_name", "Todo\\Backend", "contains"),
-    ("project_name", "Todo $HOME", "contains"),
-    ("project_name", "Todo `id`", "contains"),
-    ("project_name", "Todo\nBackend", "contains"),
-    ("project_name", "Todo {x}", "contains"),
-    ("project_name", "T" * 81, "at most 80"),
-    ("description", "Serves $HOME", "contains"),
-    ("description", "d" * 201, "at most 200"),
-    ("author_name", "", "is empty"),
-    ("author_name", 'Ann "The Dev"', "contains"),
-    ("author_email", "not-an-email", "not an email address"),
-    ("author_email", "a b@example.com", "not an email address"),
-    ("author_email", "", "is empty"),
-    ("image_name", "", "not a valid Docker image repository"),
-    ("image_name", "Todo", "not a valid Docker image repository"),
-    ("image_name", "todo backend", "not a valid Docker image repository"),
-    ("image_name", "todo:latest", "not a valid Docker image repository"),
-    ("image_name", "todo;rm -rf", "not a valid Docker image repository"),
-    ("image_name", "-todo", "not a valid Docker image repository"),
-    ("image_name", "team//todo", "not a valid Docker image repository"),
-    ("image_name", "i" * 201, "not a valid Docker image repository"),
-]
-CASES = (
-    [("project_slug", value, expected) for value, expected in IDENTIFIER_CASES]
-    + [("app_name", value, expected) for value, expected in IDENTIFIER_CASES]
-    + TEXT_CASES
-    + [("app_name", "todobackend", "the same as project_slug")]
-)
+# fmt: on
 
 
-def case_id(case):
-    question, value, _ = case
-    return f"{question}={value[:24]!r}"
-
-
-def assert_nothing_left(output_dir):
-    assert [
-        path.name
-        for path in output_dir.parent.rglob("*")
-        if "home" not in path.parts and path.suffix != ".yaml"
-    ] == ["out"]
-
-
-def bake_into(tmp_path, answers):
-    """Bake with cookiecutter's API into a folder of our own; return the output folder and error."""
-    output_dir, home = tmp_path / "out", tmp_path / "home"
+def bake_into(output_dir, answers):
+    """Bake with cookiecutter's API into a folder of our own; return the error."""
     output_dir.mkdir()
-    config = tmp_path / "cookiecutterrc.yaml"
+    config = output_dir.parent / "cookiecutterrc.yaml"
+    home = output_dir.parent / "home"
     config.write_text(f"cookiecutters_dir: {home}/templates\nreplay_dir: {home}/replay\n")
     try:
-        cookiecutter(
-            str(TEMPLATE_DIR),
-            no_input=True,
-            extra_context=answers,
-            output_dir=str(output_dir),
-            config_file=str(config),
-        )
+        cookiecutter(str(TEMPLATE_DIR), no_input=True, extra_context=answers,
+                     output_dir=str(output_dir), config_file=str(config))  # fmt: skip
     except (CookiecutterException, ValueError) as error:
-        return output_dir, error
-    return output_dir, None
+        return error
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case_id(case) for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{q}={v[:24]!r}" for q, v, _ in CASES])
 def test_bad_answer_is_refused_clearly(tmp_path, capfd, case):
     question, value, expected = case
-    output_dir, error = bake_into(tmp_path, {question: value})
+    error = bake_into(tmp_path / "out", {question: value})
     assert error is not None, "the bad answer was accepted"
     # The hook prints its refusals; a slug that cannot name a folder is refused while rendering.
     stderr = capfd.readouterr().err
@@ -123,21 +77,15 @@ def test_bad_answer_is_refused_clearly(tmp_path, capfd, case):
         assert repr(value) in message
     assert expected in message or "cannot name the project folder" in message, message
     assert "Nothing was generated" in stderr + str(error)
-    assert_nothing_left(output_dir)
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_good_unusual_answers_are_accepted(cookies):
-    project = baked(
-        cookies.bake(
-            extra_context={
-                "project_name": "Bob's To-Do (v2)",
-                "project_slug": "bobs_todo2",
-                "app_name": "items",
-                "image_name": "registry.example.com:5000/team/bobs-todo",
-                "author_name": "Zoë O'Brien",
-            }
-        )
-    )
+    answers = {
+        "project_name": "Bob's To-Do (v2)", "project_slug": "bobs_todo2", "app_name": "items",
+        "image_name": "registry.example.com:5000/team/bobs-todo", "author_name": "Zoë O'Brien",
+    }  # fmt: skip
+    project = baked(cookies.bake(extra_context=answers))
     assert (project / "src/bobs_todo2/settings/base.py").is_file()
 
 

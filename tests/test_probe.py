@@ -33,7 +33,8 @@ plugin = load_plugin()
 
 
 class Server:
-    """Answers each connection attempt with the next outcome: an error to raise, or success."""
+    """Answers each connection attempt with the next outcome: an error to raise, or success (it
+    is then the connection too)."""
 
     def __init__(self, *outcomes):
         self.outcomes = list(outcomes)
@@ -45,10 +46,8 @@ class Server:
         outcome = self.outcomes.pop(0) if len(self.outcomes) > 1 else self.outcomes[0]
         if isinstance(outcome, Exception):
             raise outcome
-        return Connection()
+        return self
 
-
-class Connection:
     def __enter__(self):
         return self
 

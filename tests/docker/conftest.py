@@ -1,15 +1,16 @@
 """Fixtures of the Docker layer: baked projects run with their own make on a real engine.
 
-Under CI=true this layer is the point of the run, so a missing engine, Compose generation or
-image is a failure, never a skip; elsewhere it is a skip that says why (support.unavailable).
-Baked projects run on their default images: pulled when a registry has them, else the stand-ins
-of offline-images/build.sh, built here when missing (tests/support.py).
+Under CI=true a missing engine, Compose generation or image is a failure, never a skip
+(support.unavailable). Baked projects run on their default images: pulled when a registry has
+them, else the stand-ins of offline-images/build.sh, built here when missing.
 """
 
+import json
 import os
 import pwd
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,8 @@ from tests.support import (
     command_works,
     docker,
     explain,
-    late_image,
-    never_ready_image,
-    remove_image,
+    run,
     unavailable,
-    unique_build_id,
 )
 
 FIGURES = []
@@ -61,25 +59,20 @@ def record_figure():
 
 @pytest.fixture(scope="session", autouse=True)
 def _runner_settings_removed():
-    """The runner's own BUILD_ID, COMPOSE, MAKEFLAGS, ... would be every baked project's: leave
-    them out."""
+    """The runner's own BUILD_ID, COMPOSE, MAKEFLAGS, ... would be every baked project's."""
     with pytest.MonkeyPatch.context() as patch:
         for name in (*PROJECT_SETTINGS, *MAKE_ENVIRONMENT):
             patch.delenv(name, raising=False)
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def docker_engine():
+    """Every test of this layer needs the engine: unavailable() decides skip or failure."""
     if shutil.which("docker") is None:
         unavailable("no docker client on PATH (run .ci/install-docker.sh or install Docker)")
     if not command_works("docker", "info"):
         unavailable("'docker info' fails: no engine answers (start dockerd or set DOCKER_HOST)")
-
-
-@pytest.fixture(autouse=True)
-def _engine_required(docker_engine):
-    """Every test of this layer needs the engine; docker_engine decides skip or failure."""
 
 
 def on_engine(image):
@@ -89,8 +82,7 @@ def on_engine(image):
 @pytest.fixture(scope="session")
 def provide_image(docker_engine):
     """A function that returns an image once it is on the engine: pulled if a registry has it,
-    else, for the images of OFFLINE_IMAGES, its stand-in built by offline-images/build.sh (tried
-    once a session); an image still missing is unavailable()."""
+    else built by offline-images/build.sh (tried once a session); else unavailable()."""
     failed_builds = {}
 
     def provide(image):
@@ -112,7 +104,6 @@ def provide_image(docker_engine):
 
 @pytest.fixture(scope="session")
 def base_images(provide_image):
-    """The Python 3.11 and MariaDB images of tests.support (test_offline_images checks them)."""
     return {
         "PYTHON_IMAGE": provide_image(PYTHON_IMAGES["3.11"]),
         "DB_IMAGE": provide_image(DB_IMAGES["mariadb"]),
@@ -134,41 +125,29 @@ def new_module_project(cookies_session, provide_image):
     projects.clean()
 
 
+def wrapped_db_image(provide_image, entrypoint, cmd):
+    """The MySQL image with another entrypoint, under a tag of its own, removed at the end; the
+    project's db image build still runs its initialisation, only its containers start otherwise."""
+    tag = f"template-tests/wrapped-db:{uuid.uuid4().hex[:8]}"
+    dockerfile = f"FROM {provide_image(DB_IMAGES['mysql'])}\nENTRYPOINT {json.dumps(entrypoint)}\n"
+    dockerfile += f"CMD {json.dumps(cmd)}\nLABEL template-tests=wrapper\n"
+    run(["docker", "build", "--quiet", "--tag", tag, "-"], ".", input=dockerfile, timeout=300)
+    yield tag
+    docker("image", "rm", "--force", tag, check=False)
+
+
 @pytest.fixture(scope="session")
 def late_db_image(provide_image):
-    """The MySQL image, started LATE_DB_SECONDS late by a wrapper that sleeps first."""
-    tag = late_image(provide_image(DB_IMAGES["mysql"]), LATE_DB_SECONDS)
-    yield tag
-    remove_image(tag)
+    """Starts its server LATE_DB_SECONDS late, then as the MySQL image does."""
+    late = ["/bin/sh", "-c", f'sleep {LATE_DB_SECONDS}; exec docker-entrypoint.sh "$@"', "sh"]
+    yield from wrapped_db_image(provide_image, late, ["mysqld"])
 
 
 @pytest.fixture(scope="session")
 def never_ready_db_image(provide_image):
-    """The MySQL image, its containers never starting the server."""
-    tag = never_ready_image(provide_image(DB_IMAGES["mysql"]))
-    yield tag
-    remove_image(tag)
-
-
-@pytest.fixture
-def bystanders(provide_image):
-    """A container, volume, network and image of nobody's, which no make clean may touch."""
-    name = f"bystander-{unique_build_id()}"
-    image = provide_image(PYTHON_IMAGES["3.11"])
-    docker("network", "create", name)
-    docker("volume", "create", name)
-    docker("create", "--name", name, "--network", name, "--volume", f"{name}:/data", image, "true")
-    built = subprocess.run(
-        ["docker", "build", "--quiet", "--label", "application=bystander", "-"],
-        input=f"FROM {image}\nRUN echo {name} >/bystander\n",
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    objects = {"container": name, "volume": name, "network": name, "image": built.stdout.strip()}
-    yield objects
-    docker("rm", "--force", name, check=False)
-    docker("volume", "rm", name, check=False)
-    docker("network", "rm", name, check=False)
-    docker("image", "rm", "--force", objects["image"], check=False)
+    """Its containers run and never listen (and stop at once when asked)."""
+    forever = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 0.2; done"]
+    yield from wrapped_db_image(provide_image, forever, [])
 
 
 @pytest.fixture(scope="module")

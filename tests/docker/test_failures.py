@@ -1,11 +1,11 @@
-"""One short failure for each mistake: a syntax error in the app, ARGS that select no test, a
-DB_IMAGE that is no database image and an index make lock cannot reach each end make with one
-sentence that says what is wrong, within a screen; a lock that succeeds lists the pins it changed.
+"""One short failure for each mistake: a syntax error in the app, ARGS that select no test and an
+index make lock cannot reach each end make with one sentence that says what is wrong, within a
+screen (a bad image setting: test_workflow.py); a lock that succeeds lists the pins it changed.
 """
 
 import pytest
 
-from tests.support import PYTHON_IMAGES, explain
+from tests.support import explain
 
 # make test's own steps (build, the agent's report, compose's container lines) take about 35.
 SCREEN = 45
@@ -42,15 +42,6 @@ def test_a_syntax_error_in_the_app_names_its_file_and_line(checkout):
 
     line = len(original.splitlines()) + 2
     said_in_short(result, f"src/todo/views.py:{line}: SyntaxError: invalid syntax")
-
-
-def test_a_db_image_that_is_no_database_is_named_and_not_kept(new_project):
-    python = PYTHON_IMAGES["3.11"]
-    checkout = new_project()
-    result = checkout.make("build", f"DB_IMAGE={python}")
-
-    said_in_short(result, f'DB_IMAGE="{python}" is not a MySQL or MariaDB server image', 3)
-    assert not (checkout.path / ".env").exists()
 
 
 def test_lock_names_an_index_it_cannot_reach(new_project):
