@@ -14,10 +14,8 @@ from types import SimpleNamespace
 import yaml
 
 from tests.docker.test_release import registry  # noqa: F401 (a fixture)
-from tests.support import run
+from tests.support import git, run
 from tests.test_ci_files import PIPELINES, as_env, evaluate, github_context
-
-GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
 
 
 def docker_config(folder):
@@ -36,7 +34,7 @@ def test_the_github_job_tests_releases_and_publishes_a_version_tag(
 ):
     baked = new_project(ci="github", build_id=None)
     for command in ("init -q", "add -A", "commit -q -m Baked", "tag v1.0.0"):
-        run([*GIT, *command.split()], baked.path)
+        git(baked.path, *command.split())
     clone = tmp_path / "clone"
     run(["git", "clone", "-q", str(baked.path), str(clone)], tmp_path)
     run(["git", "checkout", "-q", "v1.0.0"], clone)  # a tag's run: a detached HEAD

@@ -10,13 +10,12 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from tests.support import docker, explain, run
-
-GIT = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+from tests import support
+from tests.support import docker, explain
 
 
 def git(checkout, *arguments):
-    return run([*GIT, *arguments], checkout.path).stdout.strip()
+    return support.git(checkout.path, *arguments).stdout.strip()
 
 
 @pytest.fixture(scope="module")
