@@ -27,17 +27,23 @@ CONFIG_20=/opt/docker-20.10/config
 SYSTEM_PLUGINS=/usr/local/lib/docker/cli-plugins
 
 # --- Debian 12 packages: Engine 20.10, Compose v1, mmdebstrap, runc; the release tests' registry
-# (CNCF distribution) and load generator ------------------------------------------------------
+# (CNCF distribution) and load generator; rsync for gitlab-ci-local ----------------------------
 # dpkg-query, not `command -v`: the preinstalled /usr/local/bin/docker client would hide a
 # missing engine.
 missing=()
-for pkg in docker.io docker-compose mmdebstrap docker-registry hey; do
+for pkg in docker.io docker-compose mmdebstrap docker-registry hey rsync; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     step "apt-get install ${missing[*]}"
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# gitlab-ci-local runs the generated GitLab pipeline; later releases need Node.js 22 (this is 20).
+GITLAB_CI_LOCAL=4.64.0
+if [ "$(gitlab-ci-local --version 2>/dev/null)" != "$GITLAB_CI_LOCAL" ]; then
+    step "npm install -g gitlab-ci-local@$GITLAB_CI_LOCAL"
+    npm install -g --silent "gitlab-ci-local@$GITLAB_CI_LOCAL"
 fi
 
 # --- Packages of a newer Debian suite, unpacked, never installed -------------------------------

@@ -29,6 +29,9 @@ FORCE=${FORCE:-0}
 PYTHON_PACKAGES=ca-certificates,python3,python3-venv,python3-pip,python-is-python3
 # systemd-standalone-sysusers: mysql-server needs a sysusers implementation, not all of systemd.
 MYSQL_PACKAGES=mysql-server,mysql-client,systemd-standalone-sysusers
+# The CI job images of the generated GitLab pipeline: Engine 28.5, Compose 2.40, buildx 0.29;
+# rsync for gitlab-ci-local, whose helper image docker:28 stands in for.
+DOCKER_CLI_PACKAGES=ca-certificates,docker-cli,docker-compose,docker-buildx,bash,git,make,rsync
 # The one list of the stand-ins: the root Makefile, the tests and the bench take the images'
 # names from here (build.sh --list) or from the generated project's defaults, which these are.
 # image, Debian suite, packages, folder (build context, rootfs-hook.sh), Dockerfile
@@ -37,6 +40,9 @@ IMAGES=(
 	"python:3.13-slim trixie $PYTHON_PACKAGES python Dockerfile"
 	"mariadb:11.8 trixie mariadb-server,mariadb-client db mariadb.Dockerfile"
 	"mysql:9.7 sid $MYSQL_PACKAGES db mysql.Dockerfile"
+	"nginx:1.30 sid nginx-light nginx Dockerfile"
+	"docker:28 forky $DOCKER_CLI_PACKAGES docker Dockerfile"
+	"docker:28-dind forky $DOCKER_CLI_PACKAGES,docker.io,containerd,runc,iptables docker dind.Dockerfile"
 )
 if [ "${1:-}" = --list ]; then
 	printf '%s\n' "${IMAGES[@]%% *}"

@@ -8,9 +8,11 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from xml.etree import ElementTree
@@ -34,8 +36,12 @@ PYTHON_IMAGES = {
     if image.startswith("python:")
 }
 DB_IMAGES = {
-    image.partition(":")[0]: image for image in OFFLINE_IMAGES if not image.startswith("python:")
+    image.partition(":")[0]: image
+    for image in OFFLINE_IMAGES
+    if image.partition(":")[0] in DEFAULT_ANSWERS["database"]
 }
+# The front of make deploy's stack.
+(PROXY_IMAGE,) = (image for image in OFFLINE_IMAGES if image.startswith("nginx:"))
 COMPOSE_GENERATIONS = {"v2": "docker compose", "v1": "docker-compose"}
 
 
@@ -99,8 +105,10 @@ def junit_totals(report):
 # leak into a baked project's make: the Docker layer's conftest removes them from its environment.
 PROJECT_SETTINGS = (
     "PROJECT_NAME", "BUILD_ID", "COMPOSE", "PYTHON_IMAGE", "DB_IMAGE", "IMAGE", "PROBE_TIMEOUT",
-    "PORT", "REPORTS_DIR", "ARGS", "BUILD_FLAGS", "VERBOSE", "MYSQL_PASSWORD",
+    "PORT", "REPORTS_DIR", "ARGS", "BUILD_FLAGS", "BUILD_CACHE", "VERBOSE", "MYSQL_PASSWORD",
     "MYSQL_ROOT_PASSWORD", "SECRET_KEY", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME",
+    "TAG", "STACK", "DEPLOY_PORT", "REPLICAS", "PROXY_IMAGE", "ALLOWED_HOSTS",
+    "SECURE_SSL_REDIRECT", "MYSQL_HOST", "MYSQL_PORT", "MYSQL_DATABASE", "MYSQL_USER", "VOLUMES",
 )  # fmt: skip
 # What a make running these tests tells its sub-makes: a baked project's make is the user's own.
 MAKE_ENVIRONMENT = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
@@ -289,6 +297,42 @@ def left_behind(application, since):
     left = application_objects(application)
     left["volumes"] = sorted({*left["volumes"], *mounted & set(ids("volume", "ls", "--quiet"))})
     return {kind: found for kind, found in left.items() if found}
+
+
+# --- HTTP: what a running release answers -----------------------------------------------------
+
+
+def get(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+def answered(url, timeout, why=lambda: ""):
+    """get(url) once something answers there; fails with why() after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return get(url, timeout=2)
+        except OSError:
+            if time.monotonic() > deadline:
+                pytest.fail(f"nothing answered {url} within {timeout} s {why()}")
+            time.sleep(0.2)
+
+
+def send(url, todo=None, method="POST"):
+    """POST a todo as JSON (or send another method without a body); returns the status."""
+    data = json.dumps(todo).encode() if todo is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 # --- cruft: a template repository with two releases, projects created from the first -----------

@@ -63,10 +63,11 @@ def test_only_the_chosen_ci_file_is_generated_and_follows_its_schema(cookies_ses
 
 def stubbed(folder, script, env, shell="sh", cwd=None):
     """Run a CI script with make and docker stubs that log their arguments (make: and the branch
-    variables make tag reads) and what they read on stdin; return the log so far."""
+    variables make tag reads, and the build cache) and what they read on stdin; return the log."""
     stubs, log = folder / "bin", folder / "calls.log"
     stubs.mkdir(parents=True, exist_ok=True)
-    lines = {"make": "make $* ${BRANCH+BRANCH=$BRANCH}", "docker": "docker $*"}
+    make = "make $* ${BRANCH+BRANCH=$BRANCH}${BUILD_CACHE:+ BUILD_CACHE=$BUILD_CACHE}"
+    lines = {"make": make, "docker": "docker $*"}
     for name, line in lines.items():
         (stubs / name).write_text(f'#!/bin/sh\necho "{line}" >>"{log}"\ncat >>"{log}"\n')
         (stubs / name).chmod(0o755)
@@ -124,16 +125,22 @@ def github_run(project, workflow, case, folder):
     env = {key: as_env(value, names) for key, value in workflow["env"].items()}
     env |= {key: as_env(value, names) for key, value in job["env"].items()}
     names["env"] = SimpleNamespace(**env)
+    github_env = folder / "github_env"
     env |= {
         "GITHUB_ACTOR": "octocat",
+        "GITHUB_REPOSITORY": "Team/App",
         "GITHUB_REPOSITORY_OWNER": "Team",
         "GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
+        "GITHUB_ENV": str(github_env),
     }
     calls = []
     for step in job["steps"]:
         if "run" in step and evaluate(step.get("if", "true"), names):
             step_env = {key: as_env(value, names) for key, value in step.get("env", {}).items()}
             calls = stubbed(folder, step["run"], env | step_env, shell="bash", cwd=project)
+            # What a step writes to $GITHUB_ENV is in the environment of the steps after it.
+            if github_env.exists():
+                env |= dict(line.split("=", 1) for line in github_env.read_text().splitlines())
     return calls
 
 
@@ -147,14 +154,14 @@ def test_github_runs_each_change_once_and_publishes_from_the_default_branch_and_
     if not case.on_github:
         assert calls is None
         return
-    told = f"BRANCH={case.branch}"
-    publishing = [
-        "docker login ghcr.io --username octocat --password-stdin",
-        "s3cret",  # on stdin, not on the command line
-        f"make tag publish REGISTRY=ghcr.io/team {told}",  # registry paths are lowercase
-    ]
-    steps = [f"{step} {told}" for step in STEPS]
-    assert calls == [*steps, *publishing * case.publishes, f"make clean {told}".rstrip()]
+    # Pushes log in, and their builds share layers through a cache in the registry; pull requests
+    # from forks do neither (their token cannot write packages). Registry paths are lowercase.
+    pushed = case.event == "push"
+    told = f"BRANCH={case.branch}" + " BUILD_CACHE=ghcr.io/team/app/build-cache" * pushed
+    login = ["docker login ghcr.io --username octocat --password-stdin", "s3cret"]  # on stdin
+    publish = ["make tag publish REGISTRY=ghcr.io/team"] * case.publishes
+    steps = [f"{step} {told}".strip() for step in [*STEPS, *publish, "make clean"]]
+    assert calls == [*login * pushed, *steps]
     assert workflow["concurrency"]["cancel-in-progress"] is True
     assert workflow["jobs"]["ci"]["steps"][0]["with"]["fetch-depth"] == 0
 
@@ -183,15 +190,16 @@ def test_gitlab_runs_each_change_once_and_publishes_from_the_default_branch_and_
         "CI_REGISTRY_USER": "bot",
         "CI_REGISTRY_PASSWORD": "s3cret",
     }
-    publishing = [
-        "docker login registry.example.com --username bot --password-stdin",
-        "s3cret",  # on stdin, not on the command line
+    login = ["docker login registry.example.com --username bot --password-stdin", "s3cret"]
+    publishing = (
         f"make tag publish REGISTRY=registry.example.com/team/app BRANCH={case.branch} "
-        + "DEFAULT_BRANCH=main",
-    ]
+        + "DEFAULT_BRANCH=main"
+    )
     job = pipeline_file["lint-test-release"]
     calls = stubbed(tmp_path, "\n".join(job["script"]), {**registry, **variables})
-    assert calls == [*STEPS, *publishing * case.publishes]
+    assert calls == [*login, *STEPS, *[publishing] * case.publishes]  # the password on stdin
+    # Every pipeline's builds share layers through a cache in the project's registry.
+    assert pipeline_file["variables"]["BUILD_CACHE"] == "$CI_REGISTRY_IMAGE/build-cache"
     reports = job["artifacts"]["reports"]
     assert reports["junit"] == ["reports/unittests.xml", "reports/acceptance.xml"]
     assert reports["coverage_report"] == {

@@ -2,7 +2,8 @@
 # Entrypoint of the mariadb and mysql stand-ins: the part of the official mariadb and mysql
 # images' contract that the generated projects use.
 # - MYSQL_ROOT_PASSWORD (needed to initialise), MYSQL_DATABASE, MYSQL_USER, MYSQL_PASSWORD,
-#   MYSQL_INITDB_SKIP_TZINFO; in the mariadb stand-in their MARIADB_* spellings too (those win).
+#   MYSQL_INITDB_SKIP_TZINFO; in the mariadb stand-in their MARIADB_* spellings too (those win);
+#   each of the first four also from the file its *_FILE twin names.
 # - A datadir without a mysql/ folder is initialised by a temporary server started with
 #   --skip-networking: nothing answers on TCP before the database and users exist.
 # - Arguments starting with '-' are server options; other commands run as they are.
@@ -22,6 +23,19 @@ die() {
 	log "ERROR: $*"
 	exit 1
 }
+# The *_FILE twins, as in the official images (Docker secrets): MYSQL_PASSWORD_FILE=/run/secrets/pw
+# sets MYSQL_PASSWORD to that file's content.
+for name in ROOT_PASSWORD DATABASE USER PASSWORD; do
+	for variable in "MYSQL_$name" "MARIADB_$name"; do
+		file=${variable}_FILE
+		[ -n "${!file:-}" ] || continue
+		[ -z "${!variable:-}" ] || die "both $variable and $file are set: give one of them"
+		[ -r "${!file}" ] || die "$file names ${!file}, which is not a readable file"
+		export "$variable=$(<"${!file}")"
+		unset "$file"
+	done
+done
+
 # setting NAME: $MARIADB_NAME (MariaDB only) or else $MYSQL_NAME.
 setting() {
 	local mariadb=MARIADB_$1 mysql=MYSQL_$1

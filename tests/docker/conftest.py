@@ -25,10 +25,13 @@ from tests.support import (
     PYTHON_IMAGES,
     TEMPLATE_DIR,
     Projects,
+    answered,
     command_works,
     docker,
     explain,
+    free_port,
     run,
+    tool,
     unavailable,
 )
 
@@ -108,6 +111,31 @@ def base_images(provide_image):
         "PYTHON_IMAGE": provide_image(PYTHON_IMAGES["3.11"]),
         "DB_IMAGE": provide_image(DB_IMAGES["mariadb"]),
     }
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory, docker_engine):
+    """A real image registry (the CNCF distribution registry) on 127.0.0.1, which Docker may
+    use over plain HTTP; its address, e.g. 127.0.0.1:41234."""
+    program = tool("docker-registry", "apt-get install docker-registry")
+    folder = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    config = folder / "config.yml"
+    config.write_text(
+        "version: 0.1\n"
+        "log: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}, delete: {{enabled: true}}}}\n"
+        f"http: {{addr: {address}}}\n"
+    )
+    log = (folder / "registry.log").open("w")
+    server = subprocess.Popen([program, "serve", str(config)], stdout=log, stderr=log)
+    try:
+        answered(f"http://{address}/v2/", 30, lambda: (folder / "registry.log").read_text())
+        yield address
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 @pytest.fixture

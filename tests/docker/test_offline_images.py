@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from tests.support import DB_IMAGES, PYTHON_IMAGES, docker, explain, run
+from tests.support import DB_IMAGES, PROXY_IMAGE, PYTHON_IMAGES, answered, docker, explain, run
 
 TIMEOUT = 120  # seconds, for every command and every wait
 PASSWORD = "app'pw\\#2"  # a quote, a backslash and '#': the SQL escaping must hold
@@ -64,6 +64,30 @@ def test_a_database_initialises_from_the_environment_and_listens_only_when_done(
     assert all(NOT_LISTENING.match(line) for line in errors), polled.stderr
 
 
+@pytest.mark.parametrize("database", sorted(DB_IMAGES))
+def test_a_database_reads_its_passwords_from_files_as_docker_secrets_arrive(
+    scratch, provide_image, database, tmp_path
+):
+    image = provide_image(DB_IMAGES[database])
+    (tmp_path / "password").write_text(PASSWORD)
+    secret = f"--volume={tmp_path / 'password'}:/run/secrets/password:ro"
+    both = docker("run", "--rm", secret, "--env=MYSQL_ROOT_PASSWORD=x",
+                  "--env=MYSQL_ROOT_PASSWORD_FILE=/run/secrets/password", image,
+                  check=False)  # fmt: skip
+    assert both.returncode == 1
+    assert "both MYSQL_ROOT_PASSWORD and MYSQL_ROOT_PASSWORD_FILE are set" in both.stderr
+
+    server = f"{scratch}-db"
+    docker("run", "--detach", "--name", server, secret, "--env=MYSQL_USER=app",
+           "--env=MYSQL_DATABASE=app", "--env=MYSQL_PASSWORD_FILE=/run/secrets/password",
+           "--env=MYSQL_ROOT_PASSWORD_FILE=/run/secrets/password", image)  # fmt: skip
+    client = "mariadb" if database == "mariadb" else "mysql"
+    polled = docker("exec", f"--env=CLIENT={client}", "--env=DB=127.0.0.1",
+                    f"--env=MYSQL_PWD={PASSWORD}", server, "bash", "-c", POLL,
+                    timeout=TIMEOUT + 30)  # fmt: skip
+    assert polled.stdout.strip() == "app"
+
+
 @pytest.mark.parametrize("version", sorted(PYTHON_IMAGES))
 def test_python_image(scratch, provide_image, version):
     image = provide_image(PYTHON_IMAGES[version])
@@ -84,6 +108,21 @@ def test_the_stand_ins_are_the_generated_defaults(cookies_session, python, datab
     answers = {"project_slug": f"std{uuid.uuid4().hex[:8]}", "python_version": python,
                "database": database}  # fmt: skip
     project = cookies_session.bake(extra_context=answers).project_path
-    printed = "images: ; @echo $(PYTHON_IMAGE) $(DB_IMAGE)"
+    printed = "images: ; @echo $(PYTHON_IMAGE) $(DB_IMAGE) $(PROXY_IMAGE)"
     shown = run(["make", "-s", "--eval", printed, "images"], project)
-    assert shown.stdout.split() == [PYTHON_IMAGES[python], DB_IMAGES[database]]
+    assert shown.stdout.split() == [PYTHON_IMAGES[python], DB_IMAGES[database], PROXY_IMAGE]
+
+
+def test_the_proxy_runs_conf_d_in_the_foreground_and_logs_to_stdout(
+    scratch, provide_image, tmp_path
+):
+    """As make deploy's stack uses it: its site replaced by a file mounted into conf.d."""
+    site = tmp_path / "default.conf"
+    site.write_text("server { listen 80; location / { return 200 'from conf.d'; } }\n")
+    proxy = docker("run", "--detach", f"--name={scratch}-proxy", "--publish=127.0.0.1::80",
+                   f"--volume={site}:/etc/nginx/conf.d/default.conf:ro",
+                   provide_image(PROXY_IMAGE)).stdout.strip()  # fmt: skip
+    port = docker("port", proxy, "80").stdout.split(":")[-1].strip()
+    assert answered(f"http://127.0.0.1:{port}/", TIMEOUT) == (200, b"from conf.d")
+    assert "nginx -g daemon off;" in docker("top", proxy).stdout
+    assert '"GET / HTTP/1.1" 200' in docker("logs", proxy).stdout

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import yaml
 
-from tests.docker.test_release import registry  # noqa: F401 (a fixture)
 from tests.support import git, run
 from tests.test_ci_files import PIPELINES, as_env, evaluate, github_context
 
@@ -27,11 +26,7 @@ def docker_config(folder):
     return folder
 
 
-def test_the_github_job_tests_releases_and_publishes_a_version_tag(
-    new_project,
-    registry,  # noqa: F811
-    tmp_path,
-):
+def test_the_github_job_tests_releases_and_publishes_a_version_tag(new_project, registry, tmp_path):
     baked = new_project(ci="github", build_id=None)
     for command in ("init -q", "add -A", "commit -q -m Baked", "tag v1.0.0"):
         git(baked.path, *command.split())
@@ -44,12 +39,14 @@ def test_the_github_job_tests_releases_and_publishes_a_version_tag(
     names["github"].run_id = uuid.uuid4().int % 10**9
     env = {key: as_env(value, names) for key, value in {**workflow["env"], **job["env"]}.items()}
     names["env"] = SimpleNamespace(**env)
-    summary = tmp_path / "summary.md"
+    summary, github_env = tmp_path / "summary.md", tmp_path / "github_env"
     env |= {
         "CI": "true",
         "GITHUB_ACTIONS": "true",
         "GITHUB_ACTOR": "octocat",
+        "GITHUB_REPOSITORY": "Team/App",
         "GITHUB_REPOSITORY_OWNER": "Team",
+        "GITHUB_ENV": str(github_env),
         "GITHUB_REF": "refs/tags/v1.0.0",
         "GITHUB_STEP_SUMMARY": str(summary),
         "REGISTRY_HOST": registry,  # the stand-in for ghcr.io
@@ -72,12 +69,17 @@ def test_the_github_job_tests_releases_and_publishes_a_version_tag(
         )  # fmt: skip
         assert completed.returncode == 0, f"{step['run']}\n{completed.stdout}{completed.stderr}"
         ran.append(step["run"])
+        if github_env.exists():  # what a step writes there is the later steps' environment
+            env |= dict(line.split("=", 1) for line in github_env.read_text().splitlines())
 
     assert ran[-1] == "make clean" and len(ran) == 7, ran
     sha = run(["git", "rev-parse", "--short", "HEAD"], clone).stdout.strip()
     listing = f"http://{registry}/v2/team/{baked.slug}/tags/list"
     with urllib.request.urlopen(listing, timeout=10) as response:
         assert sorted(json.load(response)["tags"]) == sorted([sha, "v1.0.0", "latest"])
+    # The builds pushed their layers for the next run (tests/docker/test_build_cache.py).
+    with urllib.request.urlopen(f"http://{registry}/v2/team/app/build-cache/tags/list") as response:
+        assert sorted(json.load(response)["tags"]) == ["acceptance", "agent", "dev", "release"]
     shown = summary.read_text()
     assert "reports/unittests.xml:" in shown and "reports/acceptance.xml:" in shown
     assert " 0 failed" in shown and "not written" not in shown

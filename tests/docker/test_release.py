@@ -8,86 +8,28 @@ Needs, besides the engine: docker-registry and hey (apt-get install docker-regis
 
 import json
 import re
-import socket
-import subprocess
 import time
-import urllib.request
 
 import pytest
 
 from tests.support import (
     Projects,
+    answered,
     docker,
     explain,
+    get,
     git,
     junit_totals,
     left_behind,
     project_containers,
     run,
+    send,
     tool,
 )
 
 GIT_TAG = "v1.2.3"
 TODOS = 100
 REQUESTS = 640  # hey splits them evenly: a multiple of every concurrency below
-
-
-def get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return response.status, response.read()
-
-
-def answered(url, timeout, why=lambda: ""):
-    """get(url) once something answers there; fails with why() after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return get(url, timeout=2)
-        except OSError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"nothing answered {url} within {timeout} s {why()}")
-            time.sleep(0.2)
-
-
-def send(url, todo=None, method="POST"):
-    """POST a todo as JSON (or send another method without a body); returns the status."""
-    data = json.dumps(todo).encode() if todo is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory, docker_engine):
-    """A real image registry (the CNCF distribution registry) on 127.0.0.1, which Docker may
-    use over plain HTTP; its address, e.g. 127.0.0.1:41234."""
-    program = tool("docker-registry", "apt-get install docker-registry")
-    folder = tmp_path_factory.mktemp("registry")
-    address = f"127.0.0.1:{free_port()}"
-    config = folder / "config.yml"
-    config.write_text(
-        "version: 0.1\n"
-        "log: {level: warn}\n"
-        f"storage: {{filesystem: {{rootdirectory: {folder / 'data'}}}, delete: {{enabled: true}}}}\n"
-        f"http: {{addr: {address}}}\n"
-    )
-    log = (folder / "registry.log").open("w")
-    server = subprocess.Popen([program, "serve", str(config)], stdout=log, stderr=log)
-    try:
-        answered(f"http://{address}/v2/", 30, lambda: (folder / "registry.log").read_text())
-        yield address
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module", params=["v2", "v1"])

@@ -14,14 +14,15 @@ STARTUP_SECONDS = float(os.environ.get("STARTUP_SECONDS", "60"))
 
 
 def pytest_sessionstart(session):
-    """Wait until the release answers GET /health, or stop the run saying why."""
+    """Wait until the release answers GET /ready (its database answers, migrations applied), or
+    stop the run saying why."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         try:
-            answer = requests.get(f"{BASE_URL}/health", timeout=2)
+            answer = requests.get(f"{BASE_URL}/ready", timeout=2)
             if answer.status_code == 200:
                 return
-            problem = f"GET /health answered {answer.status_code}"
+            problem = f"GET /ready answered {answer.status_code}: {answer.text[:500]}"
         except requests.RequestException as error:
             problem = str(error)
         if time.monotonic() > deadline:

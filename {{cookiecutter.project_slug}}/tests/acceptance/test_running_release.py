@@ -35,6 +35,17 @@ def test_a_request_for_another_host_is_refused(http):
     response = http.get(COLLECTION, headers={"Host": "attacker.example.com"})
 
     assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_errors_are_answered_in_json(http):
+    for path, status in [("/todos/abc", 404), ("/no-such-page", 404), ("/todos/123456789", 404)]:
+        response = http.get(f"{BASE_URL}{path}")
+        assert (response.status_code, "detail" in response.json()) == (status, True), path
+    too_big = http.post(
+        COLLECTION, data=b"x" * (3 * 1024 * 1024), headers={"Content-Type": "application/json"}
+    )
+    assert too_big.status_code == 413 and "detail" in too_big.json()
 
 
 def test_security_headers_are_set(http):
@@ -45,8 +56,10 @@ def test_security_headers_are_set(http):
     assert headers["Referrer-Policy"] == "same-origin"
 
 
-def test_the_health_endpoint_answers(http):
+def test_the_health_and_ready_endpoints_answer(http):
     response = http.get(f"{BASE_URL}/health")
+    ready = http.get(f"{BASE_URL}/ready")
 
     assert response.status_code == 200
     assert response.text == "ok"
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"

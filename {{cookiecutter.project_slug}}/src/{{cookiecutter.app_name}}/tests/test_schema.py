@@ -54,13 +54,14 @@ def test_the_schema_describes_each_operation_and_its_status(schema):
 
     assert statuses == {
         ("/todos", "get"): ["200"],
-        ("/todos", "post"): ["201"],
+        ("/todos", "post"): ["201", "400"],
         ("/todos", "delete"): ["204"],
-        ("/todos/{id}", "get"): ["200"],
-        ("/todos/{id}", "put"): ["200"],
-        ("/todos/{id}", "patch"): ["200"],
-        ("/todos/{id}", "delete"): ["204"],
+        ("/todos/{id}", "get"): ["200", "404"],
+        ("/todos/{id}", "put"): ["200", "400", "404"],
+        ("/todos/{id}", "patch"): ["200", "400", "404"],
+        ("/todos/{id}", "delete"): ["204", "404"],
     }
+    assert set(schema["components"]["schemas"]["Error"]["properties"]) == {"detail"}
 
 
 def test_request_bodies_are_json_only(schema):

@@ -150,13 +150,28 @@ CORS_ALLOW_ALL_ORIGINS = True
 # Containers log to the console, where the platform collects the output.
 # Without this, errors (500s included) go nowhere once DEBUG is off.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+
+def without_traceback(record):
+    """A client's mistake (a wrong Host, an oversized body) is said in its one line: a traceback
+    of Django's own code would tell nothing more, and any client could flood the log with it."""
+    record.exc_info = record.exc_text = None
+    return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"without_traceback": {"()": lambda: without_traceback}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "client_errors": {"class": "logging.StreamHandler", "filters": ["without_traceback"]},
+    },
     "loggers": {
         # Replaces Django's default handlers, which print only while DEBUG is on.
         "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # SuspiciousOperation: requests refused with a 400, each logged in one line.
+        "django.security": {"handlers": ["client_errors"], "level": LOG_LEVEL, "propagate": False},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
