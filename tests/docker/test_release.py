@@ -126,7 +126,7 @@ def test_the_release_image_adds_at_most_80_mb_to_its_base(released, record_figur
     assert sizes[0] - sizes[1] <= 80
 
 
-def test_no_secret_of_the_release_is_in_the_image(released):
+def test_no_secret_of_the_release_is_in_the_image_or_its_log(released):
     checkout = released[0]
     environment = dict(item.split("=", 1) for item in app_container(checkout)["Config"]["Env"])
     secrets = [environment["SECRET_KEY"], environment["MYSQL_PASSWORD"]]
@@ -138,6 +138,8 @@ def test_no_secret_of_the_release_is_in_the_image(released):
     files = docker("run", "--rm", image, "grep", "-rIls", secrets[0], "/app", "/etc", check=False)
     assert [secret for secret in secrets if secret in history] == []
     assert files.stdout == ""
+    make_output = released[1].stdout + released[1].stderr
+    assert [secret for secret in secrets if secret in make_output] == []
 
 
 def test_the_app_comes_back_after_docker_restart_with_its_data(released):

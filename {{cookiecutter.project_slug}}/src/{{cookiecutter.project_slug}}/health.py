@@ -5,6 +5,8 @@ database answers a query with the app's credentials and every migration is appli
 the reason: a task that is not ready would answer 500 to every API request.
 """
 
+import logging
+
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpResponse, JsonResponse
@@ -12,6 +14,7 @@ from django.http import HttpResponse, JsonResponse
 # Migrations are never unapplied under a running release: once seen applied, this process only
 # checks that the database answers (SELECT 1), not the migration graph on every probe.
 migrations_applied = False
+logger = logging.getLogger(__name__)
 
 
 def health(request):
@@ -33,7 +36,10 @@ def ready(request):
                 return not_ready(f"migrations are not applied: {unapplied}")
             migrations_applied = True
     except Error as error:
-        return not_ready(f"the database does not answer: {error}")
+        # The error's text names hosts and users: it goes to the log, only its code to clients.
+        logger.warning("Not ready: the database does not answer: %s", error)
+        code = error.args[0] if error.args and isinstance(error.args[0], int) else None
+        return not_ready("the database does not answer" + (f" (error {code})" if code else ""))
     return JsonResponse({"status": "ready"})
 
 

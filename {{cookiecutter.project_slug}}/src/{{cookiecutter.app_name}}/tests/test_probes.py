@@ -39,7 +39,9 @@ def test_not_ready_while_a_migration_is_unapplied_and_it_is_named(api_client):
     assert "{{ cookiecutter.app_name }}.0001_initial" in response.json()["reason"]
 
 
-def test_not_ready_while_the_database_does_not_answer(api_client, monkeypatch):
+def test_not_ready_while_the_database_does_not_answer_and_its_error_is_logged(
+    api_client, monkeypatch, caplog
+):
     def refused(*args, **kwargs):
         raise OperationalError(2003, "Can't connect to MySQL server on 'db' (111)")
 
@@ -48,8 +50,8 @@ def test_not_ready_while_the_database_does_not_answer(api_client, monkeypatch):
     response = api_client.get("/ready")
 
     assert response.status_code == 503
-    assert "database does not answer" in response.json()["reason"]
-    assert "Can't connect to MySQL server" in response.json()["reason"]
+    assert response.json()["reason"] == "the database does not answer (error 2003)"
+    assert "Can't connect to MySQL server on 'db'" in caplog.text
 
 
 def test_once_ready_a_probe_costs_one_query(api_client, django_assert_num_queries):
