@@ -160,6 +160,12 @@ def docker(*arguments, check=True, timeout=600):
     return run(["docker", *arguments], None, timeout=timeout, check=check)
 
 
+def image_id(image):
+    """The image's id, or None where the engine has no image of that name."""
+    found = docker("image", "inspect", "--format", "{{.Id}}", image, check=False)
+    return found.stdout.strip() if found.returncode == 0 else None
+
+
 def ids(*listing):
     """The IDs a `docker ... --quiet` listing prints."""
     return sorted(docker(*listing).stdout.split())

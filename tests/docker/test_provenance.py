@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests import support
-from tests.support import docker, explain
+from tests.support import docker, explain, image_id
 
 
 def git(checkout, *arguments):
@@ -36,11 +36,6 @@ def released(new_module_project):
 def label(image, name):
     template = f'{{{{ index .Config.Labels "org.opencontainers.image.{name}" }}}}'
     return docker("image", "inspect", "--format", template, image).stdout.strip()
-
-
-def image_id(image):
-    found = docker("image", "inspect", "--format", "{{.Id}}", image, check=False)
-    return found.stdout.strip() if found.returncode == 0 else None
 
 
 def tagged(checkout, *arguments):

@@ -19,6 +19,7 @@ from tests.support import (
     explain,
     get,
     git,
+    image_id,
     junit_totals,
     left_behind,
     project_containers,
@@ -198,10 +199,6 @@ def test_make_tag_names_the_tested_image_after_the_commit(released):
             assert image_id(f"{checkout.slug}:{tag}") == tested, tag
             # make clean keeps make tag's tags (make clean-all removes them): not needed here.
             docker("image", "rm", f"{checkout.slug}:{tag}")
-
-
-def image_id(image):
-    return docker("image", "inspect", "--format", "{{.Id}}", image).stdout.strip()
 
 
 def test_make_tag_and_make_publish_push_to_a_registry_that_serves_it_back(released, registry):
