@@ -34,8 +34,12 @@ SHOW = (
 
 def release(*arguments, **env):
     """Run Python with release settings and only the given deployment variables: nothing of this
-    environment but what Python itself needs."""
-    environ = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    environment but what Python needs, and coverage's own variables, so that it measures them."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if name in ("PATH", "HOME") or name.startswith("COVERAGE_")
+    }
     return subprocess.run(
         # From the project root, where the tests run: coverage records paths relative to it.
         [sys.executable, *arguments],
