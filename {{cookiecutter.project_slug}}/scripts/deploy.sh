@@ -116,6 +116,9 @@ migrate() {
 	else
 		docker service logs --raw "$job" 2>&1 | sed 's/^/   /'
 	fi
+	# Engine 20.10 keeps a job's finished container after the job is removed; later ones do not.
+	docker ps --all --quiet --filter "label=com.docker.swarm.service.name=$job" \
+		| xargs -r docker rm --force >/dev/null
 	docker service rm "$job" >/dev/null
 	[[ $state == Complete* ]]
 }
